@@ -1,0 +1,64 @@
+# meteragent: `make run` runs the demo house, `make test` runs every test.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN     := bin/meteragent
+
+
+.PHONY: all build build-pi run test deps test-short bench fuzz lint fmt vet check-deps tidy clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/meteragent
+
+build-pi:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/meteragent-arm64 ./cmd/meteragent
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/meteragent-armv6 ./cmd/meteragent
+
+run: build
+	./$(BIN) process --config testdata/demo --readings testdata/demo/readings.csv --out .cache/demo-out --to 2026-11-27
+
+# test provisions what the integration tests need (Mosquitto from Debian), then runs
+# every test with the race detector. Under CI=true no integration test may skip.
+test: lint deps
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# deps installs Mosquitto when it is missing (Debian/Ubuntu, needs root or sudo).
+deps:
+	@if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then \
+		echo "installing mosquitto (integration tests run their own broker on 127.0.0.1)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto >/dev/null; \
+		$$SUDO service mosquitto stop >/dev/null 2>&1 || true; \
+	fi
+
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+fuzz:
+	@echo "see README: go test -run='^$$' -fuzz=FuzzName -fuzztime=30s ./pkg"
+
+lint: fmt vet check-deps
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# processing is pure: stdlib and gonum only. config imports nothing of ours.
+check-deps:
+	@bad=$$($(GO) list -deps ./processing/... | grep -E 'paho|bbolt|influxdb|yaml|^net/http$$|^log/slog$$|^os$$|meteragent/(agent|storage|config)' || true); \
+	if [ -n "$$bad" ]; then echo "processing must stay pure, it depends on: $$bad"; exit 1; fi
+	@bad=$$($(GO) list -deps ./config/... | grep -E 'meteragent/(agent|storage|processing)' || true); \
+	if [ -n "$$bad" ]; then echo "config must not import our packages: $$bad"; exit 1; fi
+
+tidy:
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+
+clean:
+	rm -rf bin .cache/demo-out
