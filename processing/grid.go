@@ -1,0 +1,164 @@
+package processing
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Calendar days are numbered as civil days: days since 1970-01-01 in the
+// proleptic Gregorian calendar, independent of any zone. Range arithmetic
+// ("the day after Removed", "N days before the first reading") is done on
+// these integers, and only turned into instants by midnight, so that no code
+// path ever adds 24 hours to get to the next day.
+
+// civil returns the civil day number of a calendar date.
+func civil(y int, m time.Month, d int) int {
+	// A UTC midnight is a whole multiple of 86400 s, so the division is exact
+	// for dates before 1970 too.
+	return int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// civilDate returns the calendar date of civil day c.
+func civilDate(c int) (int, time.Month, int) {
+	return time.Unix(int64(c)*86400, 0).UTC().Date()
+}
+
+// dayIn returns the civil day of the local date on which instant t falls in loc.
+func dayIn(t time.Time, loc *time.Location) int {
+	y, m, d := t.In(loc).Date()
+	return civil(y, m, d)
+}
+
+// dateOf returns the civil day of the calendar date t shows in its own
+// location. Option dates (From, To, Installed, Removed) are read this way, so
+// a date built as UTC midnight by a config parser and one built as a local
+// midnight of loc name the same day.
+func dateOf(t time.Time) int {
+	y, m, d := t.Date()
+	return civil(y, m, d)
+}
+
+// midnight returns the first instant of civil day c in loc.
+func midnight(c int, loc *time.Location) time.Time {
+	y, m, d := civilDate(c)
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
+		// In zones whose clocks jump from 23:59:59 to 01:00 (America/Santiago,
+		// America/Havana) 00:00 does not exist and time.Date may answer with
+		// 23:00 of the day before. The day then starts at the transition.
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			t = end
+		}
+	}
+	return t
+}
+
+// firstMidnightFrom returns the civil day of the first local midnight at or
+// after t.
+func firstMidnightFrom(t time.Time, loc *time.Location) int {
+	c := dayIn(t, loc)
+	if midnight(c, loc).Equal(t) {
+		return c
+	}
+	return c + 1
+}
+
+// clock measures instants as float64 seconds from an origin. Splitting into
+// whole seconds and nanoseconds keeps it exact to well below a millisecond for
+// any realistic span, where time.Time.Sub would saturate after 292 years.
+type clock struct{ origin time.Time }
+
+func (c clock) secs(t time.Time) float64 {
+	return float64(t.Unix()-c.origin.Unix()) + float64(t.Nanosecond()-c.origin.Nanosecond())*1e-9
+}
+
+const secondsPerDay = 86400
+
+// grid holds the local midnights of a run of consecutive civil days, and
+// their positions on a clock.
+type grid struct {
+	first int         // civil day of index 0
+	mids  []time.Time // mids[k]: start of civil day first+k
+	secs  []float64   // mids[k] on clk
+	loc   *time.Location
+	clk   clock
+}
+
+// newGrid builds the midnights of civil days first..last inclusive.
+func newGrid(first, last int, loc *time.Location, clk clock) *grid {
+	g := &grid{first: first, loc: loc, clk: clk}
+	n := last - first + 1
+	g.mids = make([]time.Time, n)
+	g.secs = make([]float64, n)
+	for k := range n {
+		g.mids[k] = midnight(first+k, loc)
+		g.secs[k] = clk.secs(g.mids[k])
+	}
+	return g
+}
+
+// midnight returns the start of civil day c, which must lie on the grid.
+func (g *grid) midnight(c int) time.Time { return g.mids[c-g.first] }
+
+// secsAt returns the start of civil day c on the grid's clock.
+func (g *grid) secsAt(c int) float64 { return g.secs[c-g.first] }
+
+// weights is a cumulative weight W(t) over a grid: within each local day the
+// weight grows linearly by that day's intensity, so W over a whole day equals
+// Intensity(day) however long (23, 24 or 25 h) the day is. Callers use a nil
+// *weights for the time-linear case (W(t) = seconds) and never call it.
+type weights struct {
+	g   *grid
+	cum []float64 // cum[k]: W at g.mids[k]; len(cum) == len(g.mids)
+}
+
+// newWeights integrates intensity over every day of g but the last (whose end
+// is not on the grid).
+func newWeights(g *grid, intensity func(day time.Time) float64) *weights {
+	w := &weights{g: g, cum: make([]float64, len(g.mids))}
+	for k := 1; k < len(g.mids); k++ {
+		w.cum[k] = w.cum[k-1] + sanitizeIntensity(intensity(g.mids[k-1]))
+	}
+	return w
+}
+
+// sanitizeIntensity maps what an intensity function may return onto a usable
+// weight: negative use is impossible (0), and NaN or infinity means the
+// profile knows nothing about the day, so it counts as average (1).
+func sanitizeIntensity(v float64) float64 {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 1
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// atDay returns W at the start of civil day c.
+func (w *weights) atDay(c int) float64 { return w.cum[c-w.g.first] }
+
+// at returns W at instant t whose clock reading is s. t must lie within the
+// grid (between its first and last midnight).
+func (w *weights) at(t time.Time, s float64) float64 {
+	k := dayIn(t, w.g.loc) - w.g.first
+	k = min(max(k, 0), len(w.g.mids)-2)
+	if k < 0 {
+		return w.cum[0]
+	}
+	lo, hi := w.g.secs[k], w.g.secs[k+1]
+	f := 0.0
+	if hi > lo {
+		f = min(max((s-lo)/(hi-lo), 0), 1)
+	}
+	return w.cum[k] + (w.cum[k+1]-w.cum[k])*f
+}
+
+// fmtTime formats an instant for event messages, in the series' zone.
+func fmtTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// fmtNum formats a register value for event messages.
+func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
