@@ -92,8 +92,8 @@ type Decoder struct {
 	// arrival time is used); a configured one must be present, so a typo
 	// does not silently turn into arrival times.
 	timeOptional bool
-	scale     float64
-	loc       *time.Location
+	scale        float64
+	loc          *time.Location
 }
 
 // NewDecoder checks s and returns its Decoder.
