@@ -1,19 +1,337 @@
 package processing
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+)
 
 // Anomaly is one day or reading interval whose use is unusual.
 type Anomaly struct {
 	Date        time.Time // first day of the judged day or interval
 	Days        int       // length of the judged interval in days (1 for a day)
 	Consumption float64   // use per day over the interval
-	Expected    float64   // expected use per day
-	Score       float64   // strength: |z| of the strongest test that fired
+	Expected    float64   // expected use per day: the median of the judged (positive) values
+	Score       float64   // strength: |z| of the strongest z test that fired (global or rolling)
 	Tests       []string  // tests that fired, e.g. "zscore", "iqr", "rolling"
-	Kind        string    // e.g. "spike", "drop"; "" when not classified
+	Kind        string    // "spike" (above Expected) or "drop" (below)
 }
+
+// Anomaly methods.
+const (
+	// MethodConsensus is spec §6 with the W-11 fixes: a value is an anomaly
+	// when at least two of the global z-score, the IQR fence and the rolling
+	// z-score flag it.
+	MethodConsensus = "consensus"
+)
 
 // AnomalyOptions select and tune anomaly detection.
 type AnomalyOptions struct {
 	Method string // "consensus" (default): spec §6 with the W-11 fixes
+}
+
+// Validate reports an unknown Method (wrapping ErrUnknownMethod).
+func (o AnomalyOptions) Validate() error {
+	switch o.Method {
+	case "", MethodConsensus:
+		return nil
+	}
+	return fmt.Errorf("%w %q (want %q)", ErrUnknownMethod, o.Method, MethodConsensus)
+}
+
+// Consensus parameters, as spec §6.
+const (
+	minValues       = 60   // fewer judged values: no detection
+	minPositive     = 30   // fewer positive values: no detection
+	zLimit          = 3.0  // global z-score
+	iqrFence        = 1.5  // IQR fence multiplier
+	rollingBefore   = 15   // centred window covers i-15 … i+14
+	rollingAfter    = 14   //
+	rollingMin      = 10   // least values in a window
+	rollingZLimit   = 2.5  // rolling z-score
+	denseMedianDays = 1.5  // median reading interval of a meter "read daily"
+	denseMaxGapDays = 1.5  // longest reading gap a judged day of such a meter may touch
+	minIntervalDays = 0.75 // shorter reading intervals (local days) are merged into the next
+)
+
+// sample is one judged value: the use per day over Days days from Date.
+type sample struct {
+	date  time.Time
+	days  int
+	value float64
+}
+
+// DetectAnomalies finds unusual use in a meter's daily series, judged on what
+// was measured (W-11):
+//
+//   - A meter read at least daily (median interval between readings ≤ 1.5
+//     days) is judged day by day: each day with known use that is not
+//     extrapolated and whose readings are at most 1.5 days apart is a value.
+//   - A sparsely read meter is judged interval by interval: each interval
+//     between consecutive readings (merged until it spans at least 18 hours)
+//     is one value, its average use per day. Days interpolated inside an
+//     interval are never judged one by one. Intervals over which the register
+//     falls (a reset or rollover) are not judged.
+//   - Without readings (master and virtual meters), the days of
+//     QualityMeasured are the values.
+//
+// Extrapolated and unknown days are never judged. The statistics (§6) use the
+// positive values only, and only positive values are judged: a day without
+// use is an idle day, not a drop (the old detector flagged every zero,
+// including its own day-1 and reset artefacts).
+//
+// An unknown opt.Method returns nil (Process validates it up front).
+func DetectAnomalies(days []Day, readings []Reading, opt AnomalyOptions) []Anomaly {
+	if opt.Validate() != nil {
+		return nil
+	}
+	return consensus(judgedValues(days, readings))
+}
+
+// detectMasked is DetectAnomalies for derived meters: the days with
+// judge[i] set are the values.
+func detectMasked(days []Day, judge []bool, opt AnomalyOptions) []Anomaly {
+	if opt.Validate() != nil {
+		return nil
+	}
+	var s []sample
+	for i, d := range days {
+		if judge[i] && judgeable(d) {
+			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
+		}
+	}
+	return consensus(s)
+}
+
+func judgeable(d Day) bool {
+	return !math.IsNaN(d.Consumption) && (d.Quality == QualityMeasured || d.Quality == QualityInterpolated)
+}
+
+func judgedValues(days []Day, readings []Reading) []sample {
+	rs := usableReadings(days, readings)
+	if len(rs) < 2 {
+		var s []sample
+		for _, d := range days {
+			if d.Quality == QualityMeasured && !math.IsNaN(d.Consumption) {
+				s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
+			}
+		}
+		return s
+	}
+	if medianGapDays(rs) <= denseMedianDays {
+		mask := denseMask(days, rs)
+		var s []sample
+		for i, d := range days {
+			if mask[i] {
+				s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
+			}
+		}
+		return s
+	}
+	return intervalValues(days, rs)
+}
+
+// usableReadings returns the finite readings within the series' span,
+// sorted by time, one per instant.
+func usableReadings(days []Day, readings []Reading) []Reading {
+	var lo, hi time.Time
+	if len(days) > 0 {
+		lo, hi = days[0].Date, days[len(days)-1].Date
+	}
+	rs := make([]Reading, 0, len(readings))
+	for _, r := range readings {
+		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+			continue
+		}
+		if len(days) > 0 && (r.Time.Before(lo) || r.Time.After(hi)) {
+			continue
+		}
+		rs = append(rs, r)
+	}
+	slices.SortStableFunc(rs, func(a, b Reading) int { return a.Time.Compare(b.Time) })
+	return slices.CompactFunc(rs, func(a, b Reading) bool { return a.Time.Equal(b.Time) })
+}
+
+func medianGapDays(rs []Reading) float64 {
+	gaps := make([]float64, len(rs)-1)
+	for i := 1; i < len(rs); i++ {
+		gaps[i-1] = rs[i].Time.Sub(rs[i-1].Time).Hours() / 24
+	}
+	sort.Float64s(gaps)
+	return quantile7(gaps, 0.5)
+}
+
+// denseMask marks the days of a densely read meter that may be judged: known,
+// not extrapolated, and every reading gap that overlaps the day is short.
+func denseMask(days []Day, rs []Reading) []bool {
+	mask := make([]bool, len(days))
+	maxGap := time.Duration(denseMaxGapDays * float64(24*time.Hour))
+	j := 0 // rs[j] is the last reading at or before the day's start
+	for i, d := range days {
+		if !judgeable(d) || i+1 >= len(days) {
+			continue
+		}
+		start, end := d.Date, days[i+1].Date
+		for j+1 < len(rs) && !rs[j+1].Time.After(start) {
+			j++
+		}
+		if rs[j].Time.After(start) {
+			continue // before the first reading
+		}
+		ok := false
+		for k := j; k+1 < len(rs); k++ {
+			if rs[k+1].Time.Sub(rs[k].Time) > maxGap {
+				break
+			}
+			if !rs[k+1].Time.Before(end) {
+				ok = true
+				break
+			}
+		}
+		mask[i] = ok
+	}
+	return mask
+}
+
+// intervalValues turns a sparse meter's readings into one value per reading
+// interval: its average use per local day.
+func intervalValues(days []Day, rs []Reading) []sample {
+	loc := time.UTC
+	if len(days) > 0 {
+		loc = days[0].Date.Location()
+	}
+	var s []sample
+	for i := 0; i+1 < len(rs); {
+		k := i + 1
+		for k+1 < len(rs) && localDays(rs[i].Time, rs[k].Time, loc) < minIntervalDays {
+			k++
+		}
+		span := localDays(rs[i].Time, rs[k].Time, loc)
+		if span < minIntervalDays {
+			break
+		}
+		if use := rs[k].Value - rs[i].Value; use >= 0 {
+			t := rs[i].Time.In(loc)
+			y, m, dd := t.Date()
+			s = append(s, sample{
+				date:  time.Date(y, m, dd, 0, 0, 0, 0, loc),
+				days:  max(1, int(math.Round(span))),
+				value: use / span,
+			})
+		}
+		i = k
+	}
+	return s
+}
+
+// localDays measures a to b in local calendar days by the wall clock, so a
+// week from 18:30 to 18:30 is 7 days even across a DST change (167 hours).
+func localDays(a, b time.Time, loc *time.Location) float64 {
+	a, b = a.In(loc), b.In(loc)
+	wall := func(t time.Time) float64 {
+		h, m, s := t.Clock()
+		return float64(h*3600+m*60+s) + float64(t.Nanosecond())*1e-9
+	}
+	return float64(dateOf(b)-dateOf(a)) + (wall(b)-wall(a))/86400
+}
+
+// consensus applies spec §6's three tests and keeps values that at least two
+// of them flag.
+func consensus(s []sample) []Anomaly {
+	if len(s) < minValues {
+		return nil
+	}
+	var pos []float64
+	for _, v := range s {
+		if v.value > 0 {
+			pos = append(pos, v.value)
+		}
+	}
+	if len(pos) < minPositive {
+		return nil
+	}
+	mu, sd := meanStd(pos)
+	sorted := slices.Clone(pos)
+	sort.Float64s(sorted)
+	q1, q3 := quantile7(sorted, 0.25), quantile7(sorted, 0.75)
+	iqr := q3 - q1
+	lower, upper := q1-iqrFence*iqr, q3+iqrFence*iqr
+	expected := quantile7(sorted, 0.5)
+
+	vals := make([]float64, len(s))
+	for i, v := range s {
+		vals[i] = v.value
+	}
+	var out []Anomaly
+	for i, v := range s {
+		if !(v.value > 0) {
+			continue
+		}
+		var tests []string
+		score := 0.0
+		if sd > 0 {
+			if z := (v.value - mu) / sd; math.Abs(z) > zLimit {
+				tests = append(tests, "zscore")
+				score = max(score, math.Abs(z))
+			}
+		}
+		if v.value < lower || v.value > upper {
+			tests = append(tests, "iqr")
+		}
+		if w := vals[max(0, i-rollingBefore):min(len(vals), i+rollingAfter+1)]; len(w) >= rollingMin {
+			if m, d := meanStd(w); d > 0 {
+				if rz := (v.value - m) / d; math.Abs(rz) > rollingZLimit {
+					tests = append(tests, "rolling")
+					score = max(score, math.Abs(rz))
+				}
+			}
+		}
+		if len(tests) < 2 {
+			continue
+		}
+		kind := "spike"
+		if v.value < expected {
+			kind = "drop"
+		}
+		out = append(out, Anomaly{Date: v.date, Days: v.days, Consumption: v.value,
+			Expected: expected, Score: score, Tests: tests, Kind: kind})
+	}
+	return out
+}
+
+// meanStd returns the mean and the sample standard deviation (ddof 1), in two
+// passes so that a constant window gives exactly 0.
+func meanStd(x []float64) (mean, std float64) {
+	if len(x) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(len(x))
+	if len(x) < 2 {
+		return mean, math.NaN()
+	}
+	var ss float64
+	for _, v := range x {
+		ss += (v - mean) * (v - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(x)-1))
+}
+
+// quantile7 is the linear-interpolation quantile (Hyndman–Fan type 7, the
+// default of numpy and R) of sorted x.
+func quantile7(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	h := float64(n-1) * p
+	lo := int(math.Floor(h))
+	if lo+1 >= n {
+		return sorted[n-1]
+	}
+	return sorted[lo] + (h-float64(lo))*(sorted[lo+1]-sorted[lo])
 }

@@ -1,6 +1,12 @@
 package processing
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Meter describes one meter of a house, in processing's own terms (the config
 // package's schema is mapped onto it by the caller).
@@ -84,6 +90,295 @@ type Result struct {
 }
 
 // Process computes every meter of the house.
+//
+// Physical meters are built with BuildDaily from their readings (a meter
+// without readings gets an empty series and an EventNoData), then master and
+// virtual meters in dependency order. Every meter then gets its Monthly
+// aggregation (derived from its finished daily series, so daily and monthly
+// always agree), its anomalies and its Stats.
+//
+// Result.Meters lists physical meters in house order, then masters and
+// virtual meters in dependency order, ties kept in house order, so the
+// output is deterministic.
+//
+// Errors name the meter: a missing Location (ErrNoLocation), duplicate IDs
+// (ErrDuplicateMeter), a reference to a meter the house lacks
+// (ErrUnknownMeter), a dependency cycle (ErrCycle), an invalid definition
+// (ErrInvalidMeter), a unit pair that cannot be converted
+// (ErrUnsupportedConversion) or an unknown anomaly method (ErrUnknownMethod).
 func Process(h House, readings map[string][]Reading, opt RunOptions) (Result, error) {
-	panic("TODO")
+	if h.Location == nil {
+		return Result{}, ErrNoLocation
+	}
+	if err := opt.Anomaly.Validate(); err != nil {
+		return Result{}, err
+	}
+	pos := make(map[string]int, len(h.Meters))
+	for i, m := range h.Meters {
+		switch {
+		case m.ID == "":
+			return Result{}, fmt.Errorf("%w: meter %d has no id", ErrInvalidMeter, i+1)
+		case m.Kind != Physical && m.Kind != Master && m.Kind != Virtual:
+			return Result{}, fmt.Errorf("%w: meter %q has kind %d", ErrInvalidMeter, m.ID, m.Kind)
+		}
+		if _, dup := pos[m.ID]; dup {
+			return Result{}, fmt.Errorf("%w: %q", ErrDuplicateMeter, m.ID)
+		}
+		pos[m.ID] = i
+	}
+	order, err := dependencyOrder(h.Meters, pos)
+	if err != nil {
+		return Result{}, err
+	}
+
+	res := make([]MeterResult, len(h.Meters))
+	byID := make(map[string]*MeterResult, len(h.Meters))
+	masks := make(map[string]dayMask, len(h.Meters))
+	judge := func(id string, n int) bool { return masks[id].at(n) }
+	for _, i := range order {
+		m := h.Meters[i]
+		r := &res[i]
+		r.Meter = m
+		var (
+			mask []bool
+			err  error
+		)
+		switch m.Kind {
+		case Physical:
+			rs := readings[m.ID]
+			err = buildPhysical(r, rs, h.Location, opt)
+			if err == nil {
+				r.Anomalies = DetectAnomalies(r.Days, rs, opt.Anomaly)
+				mask = judgedMask(r.Days, rs)
+			}
+		case Master:
+			r.Days, mask, r.Events, err = buildMaster(m, byID, judge, h.Location, h.GasKWhPerM3)
+		case Virtual:
+			r.Days, mask, r.Events, err = buildVirtual(m, byID, judge, h.GasKWhPerM3)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		if m.Kind != Physical {
+			r.Anomalies = detectMasked(r.Days, mask, opt.Anomaly)
+		}
+		r.Months = Monthly(r.Days, h.Location)
+		countQualities(&r.Stats, r.Days)
+		byID[m.ID] = r
+		masks[m.ID] = newDayMask(r.Days, mask)
+	}
+
+	out := Result{Meters: make([]MeterResult, 0, len(order))}
+	for _, i := range order {
+		out.Meters = append(out.Meters, res[i])
+	}
+	return out, nil
+}
+
+// buildPhysical fills r with the daily series of a physical meter.
+func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOptions) error {
+	m := r.Meter
+	readingStats(&r.Stats, rs)
+	if r.Stats.Readings == 0 {
+		r.Events = []Event{{Time: opt.To, Kind: EventNoData, Message: fmt.Sprintf("meter %s has no readings", m.ID)}}
+		return nil
+	}
+	dopt := DailyOptions{
+		Location:             loc,
+		From:                 opt.From,
+		To:                   opt.To,
+		Installed:            m.Installed,
+		Removed:              m.Removed,
+		Pattern:              m.Pattern,
+		MaxExtrapolationDays: opt.MaxExtrapolationDays,
+		RegisterSize:         m.RegisterSize,
+		MeasuredGap:          opt.MeasuredGap,
+	}
+	if opt.Intensity != nil {
+		dopt.Intensity = opt.Intensity(m, rs)
+	}
+	s, err := BuildDaily(rs, dopt)
+	if err != nil {
+		return fmt.Errorf("meter %q: %w", m.ID, err)
+	}
+	r.Days, r.Events = s.Days, s.Events
+	return nil
+}
+
+// readingStats counts the finite readings and the span and longest gap
+// between them.
+func readingStats(st *Stats, rs []Reading) {
+	ts := make([]time.Time, 0, len(rs))
+	for _, r := range rs {
+		if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
+			ts = append(ts, r.Time)
+		}
+	}
+	if len(ts) == 0 {
+		return
+	}
+	slices.SortFunc(ts, time.Time.Compare)
+	st.Readings = len(ts)
+	st.FirstReading, st.LastReading = ts[0], ts[len(ts)-1]
+	for i := 1; i < len(ts); i++ {
+		st.LongestGap = max(st.LongestGap, ts[i].Sub(ts[i-1]))
+	}
+}
+
+// countQualities counts the days of known use by quality.
+func countQualities(st *Stats, days []Day) {
+	for _, d := range days {
+		if math.IsNaN(d.Consumption) {
+			continue
+		}
+		switch d.Quality {
+		case QualityMeasured:
+			st.MeasuredDays++
+		case QualityInterpolated:
+			st.InterpolatedDays++
+		case QualityExtrapolated:
+			st.ExtrapolatedDays++
+		}
+	}
+}
+
+// judgedMask marks the days of a physical meter whose use a derived meter
+// may judge day by day: those DetectAnomalies would judge in its daily mode.
+// A sparsely read meter has none: its days are interpolated inside intervals.
+func judgedMask(days []Day, readings []Reading) []bool {
+	rs := usableReadings(days, readings)
+	mask := make([]bool, len(days))
+	switch {
+	case len(rs) < 2:
+		for i, d := range days {
+			mask[i] = d.Quality == QualityMeasured && !math.IsNaN(d.Consumption)
+		}
+	case medianGapDays(rs) <= denseMedianDays:
+		mask = denseMask(days, rs)
+	}
+	return mask
+}
+
+// dayMask is a per-day flag on the civil-day axis.
+type dayMask struct {
+	first int
+	ok    []bool
+}
+
+func newDayMask(days []Day, mask []bool) dayMask {
+	if len(days) == 0 {
+		return dayMask{}
+	}
+	dm := dayMask{first: dateOf(days[0].Date)}
+	for i, d := range days {
+		k := dateOf(d.Date) - dm.first
+		for len(dm.ok) <= k {
+			dm.ok = append(dm.ok, false)
+		}
+		if k >= 0 && i < len(mask) {
+			dm.ok[k] = mask[i]
+		}
+	}
+	return dm
+}
+
+func (m dayMask) at(n int) bool {
+	k := n - m.first
+	return k >= 0 && k < len(m.ok) && m.ok[k]
+}
+
+// dependencies lists the meters m is derived from, with their role.
+func dependencies(m Meter) (ids, roles []string) {
+	switch m.Kind {
+	case Master:
+		for k, p := range m.Periods {
+			for _, s := range p.Sources {
+				ids = append(ids, s)
+				roles = append(roles, fmt.Sprintf("period %d source", k+1))
+			}
+		}
+	case Virtual:
+		if m.Base != "" {
+			ids, roles = append(ids, m.Base), append(roles, "base")
+		}
+		for _, s := range m.Subtract {
+			ids, roles = append(ids, s.ID), append(roles, "subtrahend")
+		}
+	}
+	return ids, roles
+}
+
+// dependencyOrder returns meter indices: physical meters in house order,
+// then derived meters so that each comes after everything it uses, ties in
+// house order.
+func dependencyOrder(ms []Meter, pos map[string]int) ([]int, error) {
+	order := make([]int, 0, len(ms))
+	done := make([]bool, len(ms))
+	deps := make([][]int, len(ms))
+	var pending []int
+	for i, m := range ms {
+		ids, roles := dependencies(m)
+		for j, id := range ids {
+			d, ok := pos[id]
+			if !ok {
+				return nil, fmt.Errorf("%w: meter %q: %s %q", ErrUnknownMeter, m.ID, roles[j], id)
+			}
+			deps[i] = append(deps[i], d)
+		}
+		if m.Kind == Physical {
+			order = append(order, i)
+			done[i] = true
+		} else {
+			pending = append(pending, i)
+		}
+	}
+	ready := func(i int) bool {
+		for _, d := range deps[i] {
+			if !done[d] {
+				return false
+			}
+		}
+		return true
+	}
+	for len(pending) > 0 {
+		k := slices.IndexFunc(pending, ready)
+		if k < 0 {
+			return nil, cycleError(ms, deps, done, pending[0])
+		}
+		i := pending[k]
+		order = append(order, i)
+		done[i] = true
+		pending = slices.Delete(pending, k, k+1)
+	}
+	return order, nil
+}
+
+// cycleError names the meters of a cycle reachable from start. Every pending
+// meter has a pending dependency, so following them must revisit one.
+func cycleError(ms []Meter, deps [][]int, done []bool, start int) error {
+	seen := map[int]int{}
+	var path []int
+	for i := start; ; {
+		if at, ok := seen[i]; ok {
+			names := make([]string, 0, len(path)-at+1)
+			for _, j := range path[at:] {
+				names = append(names, ms[j].ID)
+			}
+			names = append(names, ms[i].ID)
+			return fmt.Errorf("%w: %s", ErrCycle, strings.Join(names, " → "))
+		}
+		seen[i] = len(path)
+		path = append(path, i)
+		next := -1
+		for _, d := range deps[i] {
+			if !done[d] {
+				next = d
+				break
+			}
+		}
+		if next < 0 { // cannot happen; keep the error meaningful anyway
+			return fmt.Errorf("%w: at meter %q", ErrCycle, ms[start].ID)
+		}
+		i = next
+	}
 }
