@@ -1,0 +1,496 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meteragent/meteragent/config"
+	"github.com/meteragent/meteragent/processing"
+)
+
+// Output file names of the process command.
+const (
+	dailyFile     = "daily.csv"
+	monthlyFile   = "monthly.csv"
+	anomaliesFile = "anomalies.csv"
+)
+
+const dateLayout = "2006-01-02"
+
+// processFlags are the process command's flags after parsing.
+type processFlags struct {
+	configDir, readings, out string
+	from, to, timezone       string
+	verbose                  bool
+}
+
+func runProcess(ctx context.Context, e *env, args []string) error {
+	var f processFlags
+	fs := newFlagSet(e, "process", "--config DIR --readings FILE --out DIR [--from DATE] [--to DATE] [--timezone ZONE]")
+	fs.StringVar(&f.configDir, "config", "", "configuration `directory` (config.yaml, meters.yaml, seasonal_patterns.yaml)")
+	fs.StringVar(&f.readings, "readings", "", "readings CSV `file` with header meter_id,timestamp,value")
+	fs.StringVar(&f.out, "out", "", "output `directory` for daily.csv, monthly.csv and anomalies.csv (created if missing)")
+	fs.StringVar(&f.from, "from", "", "first `date` (YYYY-MM-DD) of the output (default: processing.first_day of the config)")
+	fs.StringVar(&f.to, "to", "", "last `date` (YYYY-MM-DD) of the output, usually today (default: today)")
+	fs.StringVar(&f.timezone, "timezone", "", "IANA time `zone` of the day boundaries and of timestamps without offset (default: the config's timezone)")
+	fs.BoolVar(&f.verbose, "v", false, "list every warning in the summary")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, req := range []struct{ name, val string }{{"config", f.configDir}, {"readings", f.readings}, {"out", f.out}} {
+		if req.val == "" {
+			return usagef("--%s is required", req.name)
+		}
+	}
+	return process(ctx, e, f)
+}
+
+func process(ctx context.Context, e *env, f processFlags) error {
+	cfg, err := config.Load(f.configDir)
+	if err != nil {
+		return configError(f.configDir, err)
+	}
+	loc := cfg.Location
+	if f.timezone != "" {
+		if loc, err = time.LoadLocation(f.timezone); err != nil {
+			return usagef("--timezone %q: unknown time zone", f.timezone)
+		}
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	house, err := newHouse(cfg, loc)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.configDir, err)
+	}
+
+	to, err := flagDate("to", f.to, loc)
+	if err != nil {
+		return err
+	}
+	if to.IsZero() {
+		y, m, d := e.now().In(loc).Date()
+		to = time.Date(y, m, d, 0, 0, 0, 0, loc)
+	}
+
+	rf, err := os.Open(f.readings)
+	if err != nil {
+		return err
+	}
+	readings, err := readReadings(rf, readingsInput{name: f.readings, loc: loc, kinds: meterKinds(house)})
+	rf.Close()
+	if err != nil {
+		return err
+	}
+
+	from, err := flagDate("from", f.from, loc)
+	if err != nil {
+		return err
+	}
+	if from.IsZero() {
+		from = defaultFrom(cfg, house, readings, loc)
+	}
+	if from.After(to) {
+		return usagef("--from %s is after --to %s", from.Format(dateLayout), to.Format(dateLayout))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	res, err := processing.Process(house, readings, processing.RunOptions{
+		From:                 from,
+		To:                   to,
+		MaxExtrapolationDays: cfg.Processing.MaxExtrapolationDays,
+		MeasuredGap:          cfg.Processing.MeasuredGap,
+	})
+	if err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	outs := []outFile{
+		{dailyFile, func(w *bufio.Writer) { writeDaily(w, res) }},
+		{monthlyFile, func(w *bufio.Writer) { writeMonthly(w, res) }},
+		{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }},
+	}
+	if err := writeAtomically(f.out, outs); err != nil {
+		return err
+	}
+	printSummary(e.stdout, summaryInput{
+		res: res, loc: loc, from: from, to: to, notices: noticeLines(cfg),
+		paths: outPaths(f.out, outs), verbose: f.verbose,
+	})
+	return nil
+}
+
+// flagDate parses a YYYY-MM-DD flag as local midnight; empty gives zero.
+func flagDate(name, s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(dateLayout, s, loc)
+	if err != nil {
+		return time.Time{}, usagef("--%s %q: want a date YYYY-MM-DD", name, s)
+	}
+	return t, nil
+}
+
+// defaultFrom is the config's first day, else the earliest installation
+// date, else the day of the earliest reading.
+func defaultFrom(cfg *config.Config, h processing.House, readings map[string][]processing.Reading, loc *time.Location) time.Time {
+	if fd := cfg.Processing.FirstDay; !fd.IsZero() {
+		return fd.In(loc)
+	}
+	var from time.Time
+	for _, m := range h.Meters {
+		if !m.Installed.IsZero() && (from.IsZero() || m.Installed.Before(from)) {
+			from = m.Installed
+		}
+	}
+	if !from.IsZero() {
+		return from
+	}
+	for _, rs := range readings {
+		if len(rs) > 0 && (from.IsZero() || rs[0].Time.Before(from)) {
+			from = rs[0].Time
+		}
+	}
+	y, m, d := from.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
+}
+
+// configError lists every problem of the configuration on its own line,
+// with the file named by its path so that editors can jump to it.
+func configError(dir string, err error) error {
+	var lines []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var fe *config.FieldError
+		if errors.As(err, &fe) && fe.File != "" && !filepath.IsAbs(fe.File) {
+			c := *fe
+			c.File = filepath.Join(dir, fe.File)
+			lines = append(lines, c.Error())
+			return
+		}
+		lines = append(lines, err.Error())
+	}
+	walk(err)
+	if len(lines) == 1 {
+		return fmt.Errorf("%s: %w", "config", &listError{lines: lines, err: err})
+	}
+	return fmt.Errorf("config has %d problems:\n%w", len(lines), &listError{lines: lines, err: err})
+}
+
+// listError prints one problem per line and unwraps to the original error.
+type listError struct {
+	lines []string
+	err   error
+}
+
+func (e *listError) Error() string { return strings.Join(e.lines, "\n") }
+func (e *listError) Unwrap() error { return e.err }
+
+func noticeLines(cfg *config.Config) []string {
+	var out []string
+	for _, n := range cfg.Notices {
+		out = append(out, fmt.Sprint(n))
+	}
+	return out
+}
+
+// outFile is one output: its name in the out directory and how to write it.
+type outFile struct {
+	name  string
+	write func(*bufio.Writer)
+}
+
+func outPaths(dir string, outs []outFile) []string {
+	p := make([]string, len(outs))
+	for i, o := range outs {
+		p[i] = filepath.Join(dir, o.name)
+	}
+	return p
+}
+
+// writeAtomically writes every file to a temporary file in dir, syncs them,
+// and only when all are complete renames them into place, so a reader sees
+// either the old outputs or the new ones, never a half-written file.
+func writeAtomically(dir string, outs []outFile) (err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	tmps := make([]string, 0, len(outs))
+	defer func() {
+		if err != nil {
+			for _, t := range tmps {
+				os.Remove(t)
+			}
+		}
+	}()
+	for _, o := range outs {
+		f, err := os.CreateTemp(dir, "."+o.name+".*.tmp")
+		if err != nil {
+			return fmt.Errorf("write %s: %w", o.name, err)
+		}
+		tmps = append(tmps, f.Name())
+		w := bufio.NewWriterSize(f, 64<<10)
+		o.write(w)
+		err = w.Flush()
+		if err == nil {
+			err = f.Chmod(0o644)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
+		}
+	}
+	for i, o := range outs {
+		if err := os.Rename(tmps[i], filepath.Join(dir, o.name)); err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
+		}
+	}
+	tmps = nil
+	// Make the renames themselves durable.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// appendNum appends v rounded to 6 decimals without trailing zeros; NaN
+// (unknown) appends nothing, leaving the field empty.
+func appendNum(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return b
+	}
+	r := math.Round(v*1e6) / 1e6
+	if r == 0 {
+		r = 0 // no "-0"
+	}
+	return strconv.AppendFloat(b, r, 'f', -1, 64)
+}
+
+func writeDaily(w *bufio.Writer, res processing.Result) {
+	w.WriteString("meter_id,date,reading,consumption,quality\n")
+	var b []byte
+	for _, mr := range res.Meters {
+		for _, d := range mr.Days {
+			b = append(b[:0], mr.Meter.ID...)
+			b = append(b, ',')
+			b = d.Date.AppendFormat(b, dateLayout)
+			b = append(b, ',')
+			b = appendNum(b, d.Reading)
+			b = append(b, ',')
+			b = appendNum(b, d.Consumption)
+			b = append(b, ',')
+			b = append(b, d.Quality.String()...)
+			b = append(b, '\n')
+			w.Write(b)
+		}
+	}
+}
+
+func writeMonthly(w *bufio.Writer, res processing.Result) {
+	w.WriteString("meter_id,month,reading,consumption\n")
+	var b []byte
+	for _, mr := range res.Meters {
+		for _, m := range mr.Months {
+			b = append(b[:0], mr.Meter.ID...)
+			b = append(b, ',')
+			b = m.Start.AppendFormat(b, "2006-01")
+			b = append(b, ',')
+			b = appendNum(b, m.Reading)
+			b = append(b, ',')
+			if m.Days > 0 {
+				b = appendNum(b, m.Consumption)
+			}
+			b = append(b, '\n')
+			w.Write(b)
+		}
+	}
+}
+
+func writeAnomalies(w *bufio.Writer, res processing.Result) {
+	w.WriteString("meter_id,date,consumption,expected,score,tests\n")
+	var b []byte
+	for _, mr := range res.Meters {
+		for _, a := range mr.Anomalies {
+			b = append(b[:0], mr.Meter.ID...)
+			b = append(b, ',')
+			b = a.Date.AppendFormat(b, dateLayout)
+			b = append(b, ',')
+			b = appendNum(b, a.Consumption)
+			b = append(b, ',')
+			b = appendNum(b, a.Expected)
+			b = append(b, ',')
+			b = appendNum(b, a.Score)
+			b = append(b, ',')
+			b = append(b, strings.Join(a.Tests, "+")...)
+			b = append(b, '\n')
+			w.Write(b)
+		}
+	}
+}
+
+// summaryInput is what the summary shows.
+type summaryInput struct {
+	res      processing.Result
+	loc      *time.Location
+	from, to time.Time
+	notices  []string
+	paths    []string
+	verbose  bool
+}
+
+// summaryLines bounds the summary so it fits one screen.
+const summaryLines = 40
+
+// printSummary prints one aligned row per meter, its first warnings indented
+// below it as the line budget allows, the config notices and the outputs.
+func printSummary(w io.Writer, in summaryInput) {
+	head := []string{"meter", "kind", "unit", "readings", "days", "max gap d", "extrap d", "anomalies", "warnings"}
+	rows := make([][]string, 0, len(in.res.Meters))
+	events := 0
+	for _, mr := range in.res.Meters {
+		st := mr.Stats
+		gap := "-"
+		if st.LongestGap > 0 {
+			gap = strconv.FormatFloat(st.LongestGap.Hours()/24, 'f', 1, 64)
+		}
+		readings := "-"
+		if mr.Meter.Kind == processing.Physical {
+			readings = strconv.Itoa(st.Readings)
+		}
+		rows = append(rows, []string{
+			mr.Meter.ID, mr.Meter.Kind.String(), string(mr.Meter.Unit), readings,
+			strconv.Itoa(knownDays(mr.Days)), gap, strconv.Itoa(st.ExtrapolatedDays),
+			strconv.Itoa(len(mr.Anomalies)), strconv.Itoa(len(mr.Events)),
+		})
+		events += len(mr.Events)
+	}
+	width := make([]int, len(head))
+	for _, r := range append([][]string{head}, rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	row := func(r []string) string {
+		var sb strings.Builder
+		for i, c := range r {
+			if i > 0 {
+				sb.WriteString("  ")
+			}
+			if i < 3 { // text columns left, numbers right
+				sb.WriteString(c + strings.Repeat(" ", width[i]-len(c)))
+			} else {
+				sb.WriteString(strings.Repeat(" ", width[i]-len(c)) + c)
+			}
+		}
+		return strings.TrimRight(sb.String(), " ")
+	}
+
+	// Lines other than warnings: title, table, notices (at most 3 + 1), outputs.
+	shownNotices := min(len(in.notices), 3)
+	fixed := 2 + len(rows) + 1
+	if len(in.notices) > 0 {
+		fixed += 1 + shownNotices
+	}
+	budget := summaryLines - fixed
+	if in.verbose {
+		budget = events
+	}
+	alloc := allocateWarnings(in.res.Meters, budget)
+
+	fmt.Fprintf(w, "meteragent process: %d meters, %s to %s (%s)\n",
+		len(rows), in.from.Format(dateLayout), in.to.Format(dateLayout), in.loc)
+	fmt.Fprintln(w, row(head))
+	hidden := 0
+	for i, mr := range in.res.Meters {
+		fmt.Fprintln(w, row(rows[i]))
+		for j := range alloc[i] {
+			ev := mr.Events[j]
+			line := fmt.Sprintf("    %s %s: %s", ev.Time.In(in.loc).Format(dateLayout), ev.Kind, ev.Message)
+			if rest := len(mr.Events) - alloc[i]; j == alloc[i]-1 && rest > 0 {
+				line += fmt.Sprintf(" (+%d more)", rest)
+			}
+			fmt.Fprintln(w, line)
+		}
+		if alloc[i] == 0 {
+			hidden += len(mr.Events)
+		}
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "%d more warnings not listed; run with -v to list all\n", hidden)
+	}
+	if len(in.notices) > 0 {
+		fmt.Fprintf(w, "config notices (%d):\n", len(in.notices))
+		for _, n := range in.notices[:shownNotices] {
+			fmt.Fprintln(w, "    "+n)
+		}
+		if len(in.notices) > shownNotices {
+			fmt.Fprintf(w, "    (+%d more)\n", len(in.notices)-shownNotices)
+		}
+	}
+	fmt.Fprintf(w, "wrote %s\n", strings.Join(in.paths, ", "))
+}
+
+// allocateWarnings shares a budget of lines among meters' events round-robin,
+// so that every meter with warnings shows its first one before any shows two.
+// One line is kept back for the "more warnings" note when not all fit.
+func allocateWarnings(ms []processing.MeterResult, budget int) []int {
+	alloc := make([]int, len(ms))
+	total := 0
+	for _, m := range ms {
+		total += len(m.Events)
+	}
+	if total > budget {
+		budget--
+	}
+	for more := true; more && budget > 0; {
+		more = false
+		for i, m := range ms {
+			if budget == 0 {
+				break
+			}
+			if alloc[i] < len(m.Events) {
+				alloc[i]++
+				budget--
+				more = true
+			}
+		}
+	}
+	return alloc
+}
+
+func knownDays(days []processing.Day) int {
+	n := 0
+	for _, d := range days {
+		if !math.IsNaN(d.Consumption) {
+			n++
+		}
+	}
+	return n
+}
