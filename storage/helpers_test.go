@@ -71,3 +71,7 @@ func mustReadFile(t testing.TB, path string) []byte {
 func day(y int, m time.Month, d int) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+func rd(t time.Time, v float64) processing.Reading {
+	return processing.Reading{Time: t, Value: v}
+}

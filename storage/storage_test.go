@@ -123,7 +123,7 @@ func makeDB(t *testing.T) (path string, pageSize, dataEnd int) {
 		t.Fatal(err)
 	}
 	var rs []processing.MeterReading
-	for i := range 20000 {
+	for i := range 5000 {
 		rs = append(rs, mr("m", day(2020, 1, 1).Add(time.Duration(i)*time.Hour), float64(i)))
 	}
 	mustAdd(t, db, rs...)

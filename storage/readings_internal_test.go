@@ -1,0 +1,48 @@
+package storage
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/meteragent/meteragent/processing"
+)
+
+// Retention deletes in chunks of deleteChunk readings per transaction; check
+// counts across chunk boundaries, including an exact multiple.
+func TestDeleteReadingsBeforeChunks(t *testing.T) {
+	defer func(n int) { deleteChunk = n }(deleteChunk)
+	deleteChunk = 100
+	for _, del := range []int{0, 99, 100, 101, 350, 400} {
+		db, err := Open(filepath.Join(t.TempDir(), "d.db"), Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const total = 400
+		base := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+		rs := make([]processing.MeterReading, total)
+		for i := range rs {
+			rs[i] = processing.MeterReading{Meter: "m", Time: base.Add(time.Duration(i) * time.Minute), Value: float64(i)}
+		}
+		if _, err := db.AddReadings(rs); err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.DeleteReadingsBefore("m", base.Add(time.Duration(del)*time.Minute))
+		if err != nil || n != del {
+			t.Errorf("delete %d: DeleteReadingsBefore = %d, %v; want %d", del, n, err, del)
+		}
+		if left, _ := db.CountReadingsSince("m", time.Time{}); left != total-del {
+			t.Errorf("delete %d: %d readings left, want %d", del, left, total-del)
+		}
+		if err := db.Check(); err != nil {
+			t.Error(err)
+		}
+		db.Close()
+	}
+}
+
+func TestMigrationsTable(t *testing.T) {
+	if len(migrations) != CurrentSchema {
+		t.Errorf("len(migrations) = %d, CurrentSchema = %d: add the migration and bump the constant together", len(migrations), CurrentSchema)
+	}
+}
