@@ -18,7 +18,7 @@ func TestDeadLetters(t *testing.T) {
 		{Source: "mqtt", Topic: "home/gas", Payload: []byte(`{"value": "abc"}`), Received: received, Reason: "value is not a number"},
 		{Source: "mqtt", Topic: "home/water", Payload: []byte{0xff, 0x00, 0xfe}, Received: received.Add(time.Second), Reason: "not UTF-8"},
 		{Source: "csv", Topic: "readings.csv:17", Payload: []byte("2026-13-01;5"), Reason: "bad date"}, // no receive time
-		{Topic: "x", Payload: nil, Received: received, Reason: "empty"},                                  // no source
+		{Topic: "x", Payload: nil, Received: received, Reason: "empty"},                                // no source
 	}
 	for _, d := range in {
 		if err := db.AddDeadLetter(d); err != nil {
