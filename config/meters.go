@@ -182,7 +182,7 @@ func (p *fileParser) parseMeter(item *yaml.Node, path string) (Meter, meterNodes
 				seen := map[string]bool{}
 				for j, id := range ids {
 					if seen[id] {
-						p.fail(idNodes[j], path, fail(ErrDuplicate, "%q is listed twice", id))
+						p.fail(idNodes[j], indexPath(path, j), fail(ErrDuplicate, "%q is listed twice", id))
 						continue
 					}
 					seen[id] = true
@@ -279,7 +279,7 @@ func (p *fileParser) parsePeriods(v *yaml.Node, path string, m *Meter, mn *meter
 		if !ok {
 			continue
 		}
-		var startOK, endOK bool
+		var startOK, endOK, badComposition bool
 		var endNode, sourcesNode, offsetNode, synonymNode *yaml.Node
 		var offset, synonym bool
 		p.walk(es, pp, schema{fields: map[string]func(*yaml.Node, string){
@@ -308,6 +308,7 @@ func (p *fileParser) parsePeriods(v *yaml.Node, path string, m *Meter, mn *meter
 					per.CompositionType = t
 				default:
 					p.fail(v, path, fail(ErrInvalid, "unknown composition_type %q (want single or sum)", s))
+					badComposition = true
 				}
 			},
 			"source_meters": func(v *yaml.Node, path string) {
@@ -316,7 +317,7 @@ func (p *fileParser) parsePeriods(v *yaml.Node, path string, m *Meter, mn *meter
 				seen := map[string]bool{}
 				for k, id := range ids {
 					if seen[id] {
-						p.fail(idNodes[k], path, fail(ErrDuplicate, "%q is listed twice", id))
+						p.fail(idNodes[k], indexPath(path, k), fail(ErrDuplicate, "%q is listed twice", id))
 						continue
 					}
 					seen[id] = true
@@ -357,7 +358,7 @@ func (p *fileParser) parsePeriods(v *yaml.Node, path string, m *Meter, mn *meter
 			p.fail(item, keyPath(pp, "source_meters"), fail(ErrMissing, "missing"))
 		case sourcesNode != nil && len(deref(sourcesNode).Content) == 0:
 			p.fail(sourcesNode, keyPath(pp, "source_meters"), fail(ErrMissing, "no source meters"))
-		case per.CompositionType == CompositionSingle && len(per.SourceMeters) > 1:
+		case per.CompositionType == CompositionSingle && !badComposition && len(per.SourceMeters) > 1:
 			p.fail(sourcesNode, keyPath(pp, "source_meters"), fail(ErrInvalid, "composition_type single takes one source meter, got %d (use sum to add them)", len(per.SourceMeters)))
 		}
 		per.ApplyOffset = offset || synonym

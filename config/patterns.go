@@ -57,7 +57,7 @@ func (p *fileParser) parsePatterns(root *yaml.Node) (patterns map[string]Pattern
 			},
 		}})
 		if !hasKey(ces, "monthly_percentages") {
-			p.fail(e.val, keyPath(path, "monthly_percentages"), fail(ErrMissing, "missing"))
+			p.fail(e.key, keyPath(path, "monthly_percentages"), fail(ErrMissing, "missing"))
 		}
 		if valid {
 			patterns[e.name] = pat

@@ -119,10 +119,13 @@ func describe(n *yaml.Node) string {
 			return "nothing"
 		}
 		v := n.Value
-		if len(v) > 40 {
-			v = v[:40] + "…"
+		if r := []rune(v); len(r) > 40 {
+			v = string(r[:40]) + "…"
 		}
-		return strconv.Quote(v)
+		if n.ShortTag() == "!!str" {
+			return strconv.Quote(v)
+		}
+		return v
 	}
 	return "an unsupported YAML node"
 }
@@ -354,9 +357,9 @@ func (p *fileParser) unit(n *yaml.Node, path string) (string, bool) {
 // duration reads "90s"/"3h"; when seconds is true a bare number counts as
 // seconds, which is how the old config.yaml wrote its intervals.
 func (p *fileParser) duration(n *yaml.Node, path string, seconds bool) (time.Duration, bool) {
-	want := `a duration like "3h"`
+	want := `a positive duration like "3h"`
 	if seconds {
-		want = `seconds or a duration like "30s"`
+		want = `a positive number of seconds or a duration like "30s"`
 	}
 	s, ok := p.scalar(n, path, want)
 	if !ok {
@@ -373,7 +376,7 @@ func (p *fileParser) duration(n *yaml.Node, path string, seconds bool) (time.Dur
 			return d, true
 		}
 	}
-	p.fail(n, path, fail(ErrInvalid, "want %s greater than 0, got %s", want, describe(s)))
+	p.fail(n, path, fail(ErrInvalid, "want %s, got %s", want, describe(s)))
 	return 0, false
 }
 
