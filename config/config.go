@@ -1,18 +1,3 @@
-// Package config loads and validates meteragent's configuration.
-//
-// A configuration is a directory holding the three YAML files of the Python
-// pipeline that meteragent replaces: config.yaml, meters.yaml and
-// seasonal_patterns.yaml. Such a directory loads unchanged. Keys of the old
-// schema that meteragent does not use are accepted and reported as Notices;
-// keys that neither schema knows are errors, so typos do not pass silently.
-// meteragent adds a few keys of its own (timezone, the processing section,
-// logging.level/format as the logger's settings, and a meter's
-// register_size).
-//
-// Validation reports every problem at once, as errors.Join of *FieldError,
-// each naming the file, line and key path. The package only parses and
-// validates: it imports no other meteragent package, and mapping a Config
-// onto runtime options is the caller's job.
 package config
 
 import (
@@ -83,6 +68,16 @@ type Config struct {
 	// Notices lists keys that are accepted but not used by meteragent, and
 	// valid but doubtful values, each with file and line, in file order.
 	Notices []Notice
+}
+
+// Meter returns the meter with the given id.
+func (c *Config) Meter(id string) (Meter, bool) {
+	for _, m := range c.Meters {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Meter{}, false
 }
 
 // Processing holds meteragent's own processing settings (section

@@ -223,6 +223,25 @@ func TestSeedFixtureMatchesShared(t *testing.T) {
 	}
 }
 
+func BenchmarkLoadSeed(b *testing.B) {
+	dir := filepath.Join(fixtures, "seed")
+	for b.Loop() {
+		if _, err := config.Load(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestConfigMeter(t *testing.T) {
+	c := mustLoad(t, filepath.Join(fixtures, "seed"))
+	if m, ok := c.Meter("gas_zahler_alt"); !ok || m.Line != 116 {
+		t.Errorf("Meter(gas_zahler_alt) = %+v, %v; want the meter at line 116", m, ok)
+	}
+	if _, ok := c.Meter("nope"); ok {
+		t.Errorf("Meter(nope) found a meter")
+	}
+}
+
 func TestLoadDefaults(t *testing.T) {
 	c := mustLoad(t, filepath.Join(fixtures, "minimal"))
 	if c.Dir != filepath.Join(fixtures, "minimal") {
@@ -643,13 +662,23 @@ func FuzzLoad(f *testing.F) {
 			ids[m.ID] = m.Type
 		}
 		for _, m := range c.Meters {
+			if m.OutputUnit == "" {
+				t.Fatalf("meter %s loaded without a unit", m.ID)
+			}
 			switch m.Type {
 			case config.TypePhysical:
-				if m.InstallationDate.IsZero() || m.OutputUnit == "" {
-					t.Fatalf("physical meter %s without installation date or unit", m.ID)
+				if m.InstallationDate.IsZero() || m.InstallationDate.Open() {
+					t.Fatalf("physical meter %s without a real installation date", m.ID)
 				}
 			case config.TypeMaster:
-				for _, p := range m.Periods {
+				if len(m.Periods) == 0 {
+					t.Fatalf("master %s without periods", m.ID)
+				}
+				for i, p := range m.Periods {
+					if p.SourceUnit == "" || len(p.SourceMeters) == 0 || p.EndDate.Before(p.StartDate) ||
+						i > 0 && !p.StartDate.After(m.Periods[i-1].EndDate) {
+						t.Fatalf("master %s has an invalid period %+v", m.ID, p)
+					}
 					for _, s := range p.SourceMeters {
 						if ids[s] != config.TypePhysical && ids[s] != config.TypeMaster {
 							t.Fatalf("master %s has source %q of type %q", m.ID, s, ids[s])
@@ -659,6 +688,11 @@ func FuzzLoad(f *testing.F) {
 			case config.TypeVirtual:
 				if ids[m.BaseMeter] == "" {
 					t.Fatalf("virtual %s has unknown base %q", m.ID, m.BaseMeter)
+				}
+				for id := range m.SubtractMeterConversions {
+					if !slices.Contains(m.SubtractMeters, id) {
+						t.Fatalf("virtual %s converts %q, which it does not subtract", m.ID, id)
+					}
 				}
 			default:
 				t.Fatalf("meter %s has type %q", m.ID, m.Type)

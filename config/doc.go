@@ -1,0 +1,72 @@
+// Package config loads and validates meteragent's configuration.
+//
+// A configuration is a directory holding the three YAML files of the Python
+// pipeline that meteragent replaces: config.yaml, meters.yaml and
+// seasonal_patterns.yaml (optional). Such a directory loads unchanged. Keys
+// of the old schema that meteragent does not use are accepted and reported as
+// Notices; keys that neither schema knows are errors with a "did you mean"
+// hint, so typos do not pass silently.
+//
+// Validation reports every problem at once, as errors.Join of *FieldError,
+// each naming the file, line and key path:
+//
+//	meters.yaml:14: meters[3].installation_date: missing (required for physical meters)
+//
+// The package only parses and validates: it imports no other meteragent
+// package, and mapping a Config onto runtime options is the caller's job.
+//
+// # config.yaml
+//
+//	timezone: Europe/Berlin        # meteragent; IANA name, default: the machine's zone
+//	processing:                    # meteragent
+//	  first_day: 2020-01-01        # default: January 1st of workflows.analytics.start_year, else 2020
+//	  max_extrapolation_days: 90   # -1 unlimited, 0 none
+//	  measured_gap: 3h
+//	influxdb:
+//	  url: http://localhost:8086   # absent: no InfluxDB
+//	  bucket_raw: lampfi
+//	  bucket_processed: lampfi_processed
+//	  timeout: 30                  # seconds, or a duration like "30s"
+//	  retry_attempts: 3
+//	tibber:
+//	  polling_interval: 3600       # seconds, or a duration like "1h"
+//	  lookback_hours: 48
+//	  max_lookback_hours: 720
+//	  meter_id: haupt_strom
+//	gas_conversion:
+//	  energy_content: 11.504       # kWh per m³
+//	  z_factor: 0.8885
+//	workflows:
+//	  analytics: {schedule: "0 2 * * *", start_year: 2020}
+//	  tibber_sync: {schedule: "5 * * * *"}
+//	logging:
+//	  level: INFO                  # DEBUG, INFO, WARNING, ERROR
+//	  format: text                 # text or json
+//	  file, max_bytes, backup_count          # accepted, not used (Notice)
+//	meters_config, seasonal_patterns_config  # accepted, not used (Notice)
+//
+// # meters.yaml
+//
+// A list under meters:. Every meter has meter_id, type (physical, master or
+// virtual), output_unit (Wh, kWh, MWh, m³ or m3, L) and description.
+//
+//   - physical: installation_date (required), deinstallation_date,
+//     register_size (meteragent: the register wraps to 0 at this value).
+//   - master: periods, each with start_date (required), end_date (absent or
+//     9999-12-31: open), composition_type (single or sum), source_meters
+//     (physical or master meters), source_unit (default: output_unit) and
+//     apply_offset_from_previous_period (or apply_offset).
+//   - virtual: base_meter (any meter), subtract_meters,
+//     subtract_meter_conversions {id: {from_unit, to_unit}} and
+//     calculation_type (only subtraction).
+//
+// Keys of another meter type are accepted and reported as Notices. Units of
+// sources and subtrahends must agree with what the referencing meter
+// declares; master and virtual meters may not depend on each other in a cycle.
+//
+// # seasonal_patterns.yaml
+//
+// patterns: {meter_id: {monthly_percentages: [12 numbers, January first],
+// description}}. Sums more than 0.5 away from 100 are Notices; patterns of
+// unknown or non-physical meters are Notices.
+package config
