@@ -218,6 +218,7 @@ func outputRange(opt DailyOptions, first, last time.Time, events []Event) (int, 
 	}
 
 	if n := opt.MaxExtrapolationDays; n >= 0 {
+		n = min(n, 1<<20) // beyond any real range; keeps the day arithmetic from overflowing
 		if lo := firstMid - n; startDay < lo && lo <= endDay {
 			at := midnight(lo, loc)
 			events = append(events, Event{Time: at, Kind: EventExtrapolationCut,

@@ -91,8 +91,8 @@ func dropTypos(rs []Reading, events []Event, loc *time.Location) ([]Reading, []E
 	if len(rs) < 3 {
 		return rs, events
 	}
-	out := make([]Reading, 0, len(rs))
-	out = append(out, rs[0])
+	// In place: out never grows past the reading being looked at.
+	out := rs[:1]
 	for i := 1; i < len(rs)-1; i++ {
 		prev, cur, next := out[len(out)-1].Value, rs[i].Value, rs[i+1].Value
 		if prev <= next && (cur > next || cur < prev) {
@@ -113,11 +113,12 @@ func continueRegister(rs []Reading, registerSize float64, events []Event, loc *t
 	if len(rs) == 0 {
 		return rs, events
 	}
-	out := make([]Reading, 0, len(rs))
-	out = append(out, rs[0])
+	// In place: rs[:i] holds the continued register, rs[i:] is still raw.
+	out := rs[:1]
 	offset := 0.0
+	prev := rs[0] // raw
 	for i := 1; i < len(rs); i++ {
-		prev, cur := rs[i-1], rs[i]
+		cur := rs[i]
 		if cur.Value < prev.Value {
 			between := fmt.Sprintf("between %s and %s", fmtTime(prev.Time, loc), fmtTime(cur.Time, loc))
 			if wrapped := cur.Value + registerSize - prev.Value; registerSize > 0 && wrapped >= 0 && wrapped < registerSize/2 {
@@ -140,12 +141,13 @@ func continueRegister(rs []Reading, registerSize float64, events []Event, loc *t
 			v = last
 		}
 		out = append(out, Reading{Time: cur.Time, Value: v})
+		prev = cur
 	}
 	return out, events
 }
 
 // resetUse estimates the use between out's last reading (continued register)
-// and rs[i] (the first reading after a drop, raw).
+// and rs[i] (the first reading after a drop); rs[i:] is raw.
 func resetUse(out, rs []Reading, i int) float64 {
 	var rates []float64
 

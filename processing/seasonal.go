@@ -88,9 +88,20 @@ func ProductIntensity(profiles ...func(day time.Time) float64) func(day time.Tim
 }
 
 func daysInMonth(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch m {
+	case time.February:
+		return 28 + leap(y)
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
-func daysInYear(y int) int {
-	return time.Date(y, time.December, 31, 0, 0, 0, 0, time.UTC).YearDay()
+func daysInYear(y int) int { return 365 + leap(y) }
+
+func leap(y int) int {
+	if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		return 1
+	}
+	return 0
 }

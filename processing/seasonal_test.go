@@ -40,8 +40,8 @@ func TestPatternIntensity(t *testing.T) {
 	loc := mustLoc(t, "Europe/Berlin")
 	p := processing.Pattern{15, 12, 10, 8, 5, 4, 4, 4, 5, 8, 12, 13} // not normalised: sums to 100
 	f := p.Intensity()
-	for _, year := range []int{2023, 2024} {
-		days := 365 + boolInt(year == 2024)
+	for _, year := range []int{1900, 2000, 2023, 2024} {
+		days := map[int]int{1900: 365, 2000: 366, 2023: 365, 2024: 366}[year]
 		var total float64
 		var perMonth [12]float64
 		for d := day(loc, year, 1, 1); d.Year() == year; d = d.AddDate(0, 0, 1) {
@@ -61,13 +61,6 @@ func TestPatternIntensity(t *testing.T) {
 	if a, b := f(day(loc, 2024, 2, 1)), f(day(loc, 2024, 2, 29)); a != b {
 		t.Errorf("February days differ: %v, %v", a, b)
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func TestProductIntensity(t *testing.T) {
