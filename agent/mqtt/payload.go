@@ -181,35 +181,47 @@ func parsePath(p string) ([]string, error) {
 // timestamp. Every error means the payload is rejected for good; its text is
 // the reason recorded with the dead letter.
 func (d *Decoder) Decode(payload []byte, received time.Time) (time.Time, float64, error) {
-	t, v, err := d.decode(payload, received)
-	if err != nil {
-		return time.Time{}, 0, err
-	}
-	v *= d.scale
-	if math.IsInf(v, 0) {
-		return time.Time{}, 0, fmt.Errorf("value overflows after scaling by %v: %w", d.scale, ErrNotNumber)
-	}
-	return t, v, nil
+	r, err := d.decode(payload, received)
+	return r.t, r.v, err
 }
 
-func (d *Decoder) decode(payload []byte, received time.Time) (time.Time, float64, error) {
+// sample is a decoded reading; stamped says its time came from the payload.
+type sample struct {
+	t       time.Time
+	v       float64
+	stamped bool
+}
+
+func (d *Decoder) decode(payload []byte, received time.Time) (sample, error) {
+	r, err := d.decodeRaw(payload, received)
+	if err != nil {
+		return sample{}, err
+	}
+	r.v *= d.scale
+	if math.IsInf(r.v, 0) {
+		return sample{}, fmt.Errorf("value overflows after scaling by %v: %w", d.scale, ErrNotNumber)
+	}
+	return r, nil
+}
+
+func (d *Decoder) decodeRaw(payload []byte, received time.Time) (sample, error) {
 	switch d.format {
 	case FormatNumber:
 		v, err := parseNumber(string(payload))
-		return received, v, err
+		return sample{t: received, v: v}, err
 	case FormatStatestream:
 		s := strings.TrimSpace(string(payload))
 		switch strings.ToLower(s) {
 		case "unavailable", "unknown", "none":
-			return time.Time{}, 0, fmt.Errorf("state %q: %w", s, ErrUnavailable)
+			return sample{}, fmt.Errorf("state %q: %w", s, ErrUnavailable)
 		}
 		v, err := parseNumber(s)
-		return received, v, err
+		return sample{t: received, v: v}, err
 	}
 
 	root, err := parseObject(payload)
 	if err != nil {
-		return time.Time{}, 0, err
+		return sample{}, err
 	}
 	if d.format == FormatTasmota {
 		// A STATUS10 reply wraps the tele/…/SENSOR object in StatusSNS.
@@ -219,38 +231,39 @@ func (d *Decoder) decode(payload []byte, received time.Time) (time.Time, float64
 	}
 	if d.format == FormatAIOnTheEdge {
 		if err := aiOnTheEdgeError(root); err != nil {
-			return time.Time{}, 0, err
+			return sample{}, err
 		}
 	}
 	raw, err := lookup(root, d.field)
 	if err != nil {
-		return time.Time{}, 0, err
+		return sample{}, err
 	}
 	v, err := jsonNumber(raw)
 	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("field %q: %w", strings.Join(d.field, "."), err)
+		return sample{}, fmt.Errorf("field %q: %w", strings.Join(d.field, "."), err)
 	}
-	t := received
-	if d.timeField != nil {
-		rawTime, err := lookup(root, d.timeField)
-		switch {
-		case err != nil && d.timeOptional:
-			return received, v, nil
-		case err != nil:
-			return time.Time{}, 0, err
-		}
-		if t, err = parseTime(rawTime, d.loc); err != nil {
-			return time.Time{}, 0, fmt.Errorf("time field %q: %w", strings.Join(d.timeField, "."), err)
-		}
-		if t.Before(minTime) {
-			return time.Time{}, 0, fmt.Errorf("time %s is before %d (device clock not set?): %w", t.Format(time.RFC3339), minTime.Year(), ErrBadTime)
-		}
-		if t.Sub(received) > maxFuture {
-			return time.Time{}, 0, fmt.Errorf("time %s is more than %s after arrival %s: %w",
-				t.Format(time.RFC3339), maxFuture, received.Format(time.RFC3339), ErrBadTime)
-		}
+	if d.timeField == nil {
+		return sample{t: received, v: v}, nil
 	}
-	return t, v, nil
+	rawTime, err := lookup(root, d.timeField)
+	switch {
+	case err != nil && d.timeOptional:
+		return sample{t: received, v: v}, nil
+	case err != nil:
+		return sample{}, err
+	}
+	t, err := parseTime(rawTime, d.loc)
+	if err != nil {
+		return sample{}, fmt.Errorf("time field %q: %w", strings.Join(d.timeField, "."), err)
+	}
+	if t.Before(minTime) {
+		return sample{}, fmt.Errorf("time %s is before %d (device clock not set?): %w", t.Format(time.RFC3339), minTime.Year(), ErrBadTime)
+	}
+	if t.Sub(received) > maxFuture {
+		return sample{}, fmt.Errorf("time %s is more than %s after arrival %s: %w",
+			t.Format(time.RFC3339), maxFuture, received.Format(time.RFC3339), ErrBadTime)
+	}
+	return sample{t: t, v: v, stamped: true}, nil
 }
 
 // parseObject decodes payload as exactly one JSON object. Numbers stay
