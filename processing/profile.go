@@ -87,10 +87,11 @@ func ProfileIntensity(loc *time.Location, temps []Reading, baseTemp float64) fun
 const (
 	minCVReadings   = 6    // fewer readings cannot be cross-validated
 	minSeasonalDays = 365  // own seasonal curve needs a year of readings
+	cvMinT          = 2.0  // and the paired t statistic of the gain must reach this
 	cvMargin        = 0.03 // a shape must beat linear by 3 % in CV to be used
 	intensityFloor  = 1e-3 // keeps every day's intensity positive
 	weekdayChi2     = 25.0 // Wald statistic (6 dof) weekday factors must exceed
-	weekendZ2       = 9.0  // squared z of the weekend/workday ratio must exceed (|z| > 3)
+	weekendF        = 16.0 // F statistic (1 dof) the weekend ratio must reach
 	thinGap         = 20.0 // hours; denser readings are thinned before learning
 	harmonics       = 2    // annual Fourier harmonics of the seasonal curve
 	defaultBaseTemp = 15.5 // °C, the UK degree-day base
@@ -191,14 +192,17 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 			}
 		}
 	}
-	linErr := l.cvError(shapeConfig{})
+	linErrs := l.cvErrors(shapeConfig{})
+	linErr := sum(linErrs)
 	best, bestErr := shapeConfig{}, linErr
+	var bestErrs []float64
 	for _, c := range cands {
-		if e := l.cvError(c); e < bestErr {
-			best, bestErr = c, e
+		errs := l.cvErrors(c)
+		if e := sum(errs); e < bestErr {
+			best, bestErr, bestErrs = c, e, errs
 		}
 	}
-	if best == (shapeConfig{}) || bestErr > linErr*(1-cvMargin) {
+	if best == (shapeConfig{}) || bestErr > linErr*(1-cvMargin) || pairedT(linErrs, bestErrs) < cvMinT {
 		linear.CVError, linear.CVLinear = linErr, linErr
 		return linear
 	}
@@ -685,95 +689,109 @@ func (f *profileFit) fitHDD(pts []profPoint) {
 	f.hddA, f.hddB = a/norm, b/norm
 }
 
-// learnWeekday estimates a weekend-to-workday use ratio from every
-// interval's total against a weekday-neutral local level (the register's
-// slope over a window of at least four weeks around the interval), by
-// weighted least squares. The ratio is kept only when it differs from 1 by
-// more than three standard errors, and is then shrunk towards 1 by the
-// positive-part James–Stein factor, so noise never becomes a weekly shape.
+// learnWeekday estimates a weekend-to-workday use ratio r from how each
+// interval's average rate departs from the trend of its two neighbours:
+// with a level that is locally linear in time, the second difference of log
+// rates leaves only the difference in weekend share, log(1+(r−1)e). r is
+// found by a weighted grid search; it is kept only when the fit's F
+// statistic against r = 1 exceeds weekendF, and is then shrunk towards 1 by
+// the factor 1 − 1/F, so noise never becomes a weekly shape. Seven free
+// weekday factors were tried first and dropped: the intervals do not carry
+// enough information for them at D ≥ 14 and they turned noise into shapes.
 func (l *profLearner) learnWeekday() bool {
 	pts := l.pts
 	if len(pts) < 10 {
 		return false
 	}
-	gaps := make([]float64, 0, len(pts))
-	for i := 1; i < len(pts); i++ {
-		gaps = append(gaps, pts[i].t-pts[i-1].t)
-	}
-	sort.Float64s(gaps)
-	half := math.Max(14, 2*gaps[len(gaps)/2])
-	comp := make([][]float64, 7)
-	pc := make([][]float64, 7)
-	for k := range 7 {
-		comp[k] = make([]float64, l.n)
-	}
+	we := make([]float64, l.n)
 	for i := range l.n {
-		comp[l.wd[i]][i] = 1
+		if wd := time.Weekday(l.wd[i]); wd == time.Saturday || wd == time.Sunday {
+			we[i] = 1
+		}
 	}
-	for k := range 7 {
-		pc[k] = prefixSums(comp[k])
+	pw := prefixSums(we)
+	type iv struct {
+		ok          bool
+		logRate, e  float64
+		mid, length float64
 	}
-	first, last := pts[0].t, pts[len(pts)-1].t
-	var rows [][]float64
-	var ys, wts []float64
-	for i := 1; i < len(pts); i++ {
-		a, b := pts[i-1], pts[i]
-		if !b.known || b.t-a.t < 0.25 {
+	ivs := make([]iv, len(pts)-1)
+	for i := range ivs {
+		a, b := pts[i], pts[i+1]
+		dt := b.t - a.t
+		if !b.known || dt < 0.5 || b.c <= a.c {
 			continue
 		}
-		mid := (a.t + b.t) / 2
-		lo, hi := math.Max(first, mid-half), math.Min(last, mid+half)
-		if hi-lo < 14 {
+		ivs[i] = iv{
+			ok: true, logRate: math.Log((b.c - a.c) / dt),
+			e:   (l.at(pw, we, b.t) - l.at(pw, we, a.t)) / dt,
+			mid: (a.t + b.t) / 2, length: dt,
+		}
+	}
+	// Near-zero rates (heating off, holidays) make log rates explode; such
+	// intervals carry no weekly signal worth the noise.
+	var rates []float64
+	for _, v := range ivs {
+		if v.ok {
+			rates = append(rates, v.logRate)
+		}
+	}
+	if len(rates) < 20 {
+		return false
+	}
+	sort.Float64s(rates)
+	floor := rates[len(rates)/2] + math.Log(0.2)
+	for i := range ivs {
+		if ivs[i].ok && ivs[i].logRate < floor {
+			ivs[i].ok = false
+		}
+	}
+	type triple struct {
+		y, w            float64 // second difference of log rates, weight
+		e0, e1, e2, alp float64
+	}
+	var tr []triple
+	for i := 1; i+1 < len(ivs); i++ {
+		p, c, n := ivs[i-1], ivs[i], ivs[i+1]
+		if !p.ok || !c.ok || !n.ok {
 			continue
 		}
-		level := (registerAt(pts, hi) - registerAt(pts, lo)) / (hi - lo)
-		if level <= 0 {
-			continue
+		alp := (n.mid - c.mid) / (n.mid - p.mid)
+		bet := 1 - alp
+		tr = append(tr, triple{
+			y:  c.logRate - alp*p.logRate - bet*n.logRate,
+			w:  1 / (1/c.length + alp*alp/p.length + bet*bet/n.length),
+			e0: p.e, e1: c.e, e2: n.e, alp: alp,
+		})
+	}
+	if len(tr) < 20 {
+		return false
+	}
+	sse := func(r float64) float64 {
+		s := 0.0
+		for _, t := range tr {
+			g := func(e float64) float64 { return math.Log(1 + (r-1)*e) }
+			res := t.y - (g(t.e1) - t.alp*g(t.e0) - (1-t.alp)*g(t.e2))
+			s += t.w * res * res
 		}
-		row := make([]float64, 7)
-		tot := 0.0
-		for k := range 7 {
-			row[k] = level * (l.at(pc[k], comp[k], b.t) - l.at(pc[k], comp[k], a.t))
-			tot += row[k]
+		return s
+	}
+	best, bestSSE := 1.0, sse(1)
+	null := bestSSE
+	for k := range 241 {
+		r := math.Exp(math.Log(0.1) + float64(k)*math.Log(40)/240) // 0.1 … 4
+		if v := sse(r); v < bestSSE {
+			best, bestSSE = r, v
 		}
-		for k := range row {
-			row[k] /= tot
-		}
-		rows = append(rows, row)
-		ys = append(ys, (b.c-a.c)/tot)
-		wts = append(wts, b.t-a.t)
 	}
-	if len(rows) < 20 {
+	if bestSSE <= 0 {
 		return false
 	}
-	// Free factors for all seven days need far more information than the
-	// intervals carry (on the benchmark they turned noise into weekly shapes
-	// at D ≥ 14); a weekend-versus-workday contrast is one parameter and is
-	// what offices, schools and most homes show.
-	two := make([][]float64, len(rows))
-	for r, row := range rows {
-		// Weight by √length: an interval's relative noise shrinks with its days.
-		sw := math.Sqrt(wts[r])
-		we := row[time.Saturday] + row[time.Sunday]
-		two[r] = []float64{(1 - we) * sw, we * sw}
-		ys[r] *= sw
-	}
-	beta, cov, ok := ridgeCov(two, ys, []float64{1, 1}, 1e-6)
-	if !ok || beta[0] <= 0 || beta[1] <= 0 {
+	f := (null - bestSSE) / (bestSSE / float64(len(tr)-1))
+	if f < weekendF {
 		return false
 	}
-	// ratio r = b/a; delta-method variance.
-	a0, b0 := beta[0], beta[1]
-	r := b0 / a0
-	v := cov[1][1]/(a0*a0) + b0*b0*cov[0][0]/(a0*a0*a0*a0) - 2*b0*cov[0][1]/(a0*a0*a0)
-	if v <= 0 {
-		return false
-	}
-	z2 := (r - 1) * (r - 1) / v
-	if z2 < weekendZ2 {
-		return false
-	}
-	r = 1 + (r-1)*(1-1/z2)
+	r := 1 + (best-1)*(1-1/f)
 	m := (5 + 2*r) / 7
 	for k := range l.weekday {
 		l.weekday[k] = 1 / m
@@ -993,13 +1011,48 @@ func hermiteAt(x, y, d []float64, s float64) float64 {
 	return (2*t3-3*t2+1)*y[i] + (t3-2*t2+t)*hh*d[i] + (-2*t3+3*t2)*y[j] + (t3-t2)*hh*d[j]
 }
 
-// cvError is the two-fold cross-validated absolute error of predicting
+func sum(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+// pairedT is the t statistic of the mean of a[i] − b[i].
+func pairedT(a, b []float64) float64 {
+	n := len(a)
+	if n < 3 || len(b) != n {
+		return 0
+	}
+	m := 0.0
+	for i := range a {
+		m += a[i] - b[i]
+	}
+	m /= float64(n)
+	v := 0.0
+	for i := range a {
+		d := a[i] - b[i] - m
+		v += d * d
+	}
+	v /= float64(n - 1)
+	if v == 0 {
+		if m > 0 {
+			return math.Inf(1)
+		}
+		return 0
+	}
+	return m / math.Sqrt(v/float64(n))
+}
+
+// cvErrors are the two-fold cross-validated absolute errors of predicting
 // held-out readings (alternate interior readings) from their neighbours by
 // spreading the neighbours' interval in proportion to the candidate's
-// cumulative intensity, as BuildDaily does.
-func (l *profLearner) cvError(cfg shapeConfig) float64 {
+// cumulative intensity, as BuildDaily does; one per held-out reading, in the
+// same order for every candidate.
+func (l *profLearner) cvErrors(cfg shapeConfig) []float64 {
 	n := len(l.pts)
-	total := 0.0
+	var out []float64
 	for fold := range 2 {
 		var keep, held []int
 		for i := range n {
@@ -1025,12 +1078,12 @@ func (l *profLearner) cvError(cfg shapeConfig) float64 {
 				continue
 			}
 			ia, ib, ip := l.at(pv, v, a.t), l.at(pv, v, b.t), l.at(pv, v, p.t)
-			if ib-ia <= 0 {
-				continue
+			e := b.c - a.c // worst case when the intensity is degenerate
+			if ib-ia > 0 {
+				e = math.Abs(a.c + (b.c-a.c)*(ip-ia)/(ib-ia) - p.c)
 			}
-			pred := a.c + (b.c-a.c)*(ip-ia)/(ib-ia)
-			total += math.Abs(pred - p.c)
+			out = append(out, e)
 		}
 	}
-	return total
+	return out
 }

@@ -207,7 +207,8 @@ func takeReadings(s *series, at []time.Time) []processing.Reading {
 
 // evaluate rebuilds one series under one scheme with every method and
 // scores each over the days strictly between the first and last reading day.
-func evaluate(s *series, sc scheme, seed uint64, methods []method) ([]score, []string, error) {
+// With explain, it also collects each method's Explain note.
+func evaluate(s *series, sc scheme, seed uint64, methods []method, explain bool) ([]score, []string, error) {
 	rng := rand.New(rand.NewPCG(seedFor(seed, s.ID, sc)))
 	readings := takeReadings(s, schedule(s, sc, rng))
 	if len(readings) < 3 {
@@ -232,7 +233,7 @@ func evaluate(s *series, sc scheme, seed uint64, methods []method) ([]score, []s
 		if m.Intensity != nil {
 			opt.Intensity = m.Intensity(s, readings)
 		}
-		ser, err := buildDaily(readings, opt)
+		ser, err := processing.BuildDaily(readings, opt)
 		if err != nil {
 			return nil, nil, fmt.Errorf("series %s, D=%s, %s: %w", s.ID, sc.Name, m.Name, err)
 		}
@@ -256,13 +257,6 @@ func evaluate(s *series, sc scheme, seed uint64, methods []method) ([]score, []s
 	}
 	return out, notes, nil
 }
-
-// explain makes evaluate collect each method's Explain note (-per-series).
-var explain bool
-
-// buildDaily is processing.BuildDaily; a variable so that tests can see the
-// harness exercises the real implementation.
-var buildDaily = processing.BuildDaily
 
 func localMidnight(t time.Time, loc *time.Location) time.Time {
 	y, m, d := t.In(loc).Date()

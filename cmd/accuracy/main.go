@@ -106,10 +106,9 @@ func bench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	if len(scs) == 0 {
 		return fmt.Errorf("unknown scheme %q (want 7, 14, 30 or 3-45)", cfg.Scheme)
 	}
-	explain = cfg.PerSeries
 	methods := []method{linearMethod, meteragentMethod(processing.ProfileOptions{})}
 	start := time.Now()
-	results, err := evaluateAll(ctx, all, scs, cfg.Seed, methods, cfg.Jobs)
+	results, err := evaluateAll(ctx, all, scs, cfg.Seed, methods, cfg.Jobs, cfg.PerSeries)
 	if err != nil {
 		return err
 	}
@@ -139,7 +138,7 @@ func errNotDir(st os.FileInfo) error {
 }
 
 // evaluateAll runs every series under every scheme on jobs workers.
-func evaluateAll(ctx context.Context, all []*series, scs []scheme, seed uint64, methods []method, jobs int) ([]result, error) {
+func evaluateAll(ctx context.Context, all []*series, scs []scheme, seed uint64, methods []method, jobs int, explain bool) ([]result, error) {
 	type job struct {
 		i  int
 		s  *series
@@ -159,7 +158,7 @@ func evaluateAll(ctx context.Context, all []*series, scs []scheme, seed uint64, 
 		wg.Go(func() {
 			for j := range ch {
 				t0 := time.Now()
-				sc, notes, err := evaluate(j.s, j.sc, seed, methods)
+				sc, notes, err := evaluate(j.s, j.sc, seed, methods, explain)
 				results[j.i] = result{series: j.s, scheme: j.sc, scores: sc, notes: notes, elapsed: time.Since(t0)}
 				errs[j.i] = err
 			}
