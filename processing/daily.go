@@ -117,6 +117,7 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 
 	rs, events := cleanReadings(readings, opt.RegisterSize, loc)
 	if len(rs) == 0 {
+		sortEvents(events)
 		return Series{Events: events}, nil
 	}
 	n := len(rs)
