@@ -87,10 +87,9 @@ func ProfileIntensity(loc *time.Location, temps []Reading, baseTemp float64) fun
 const (
 	minCVReadings   = 6    // fewer readings cannot be cross-validated
 	minSeasonalDays = 365  // own seasonal curve needs a year of readings
-	cvMinT          = 2.0  // and the paired t statistic of the gain must reach this
-	cvMargin        = 0.03 // a shape must beat linear by 3 % in CV to be used
+	cvMargin        = 0.03 // a shape must beat linear by 3 % in CV to be used…
+	cvMinT          = 2.0  // …with a paired t statistic of the gain of at least this
 	intensityFloor  = 1e-3 // keeps every day's intensity positive
-	weekdayChi2     = 25.0 // Wald statistic (6 dof) weekday factors must exceed
 	weekendF        = 16.0 // F statistic (1 dof) the weekend ratio must reach
 	thinGap         = 20.0 // hours; denser readings are thinned before learning
 	harmonics       = 2    // annual Fourier harmonics of the seasonal curve
@@ -291,7 +290,7 @@ func profilePoints(readings []Reading, loc *time.Location) []profPoint {
 	return pts
 }
 
-// profLearner holds the per-day civilCalendar of the readings' span and the inputs
+// profLearner holds the per-day calendar of the readings' span and the inputs
 // shared by every candidate fit.
 type profLearner struct {
 	pts     []profPoint
@@ -393,7 +392,7 @@ func tempAt(ts []Reading, at time.Time) float64 {
 	return a.Value + w*(b.Value-a.Value)
 }
 
-// prefixSums returns prefix sums of a per-day quantity: prefixSums[i] is the sum over the
+// prefixSums returns prefix sums of a per-day quantity: c[i] is the sum over the
 // span's first i days.
 func prefixSums(v []float64) []float64 {
 	c := make([]float64, len(v)+1)
@@ -450,7 +449,7 @@ func (f *profileFit) structural(dn int) float64 {
 	return math.Max(g, intensityFloor)
 }
 
-// structuralAt is structural for the span's day i, from the precomputed civilCalendar.
+// structuralAt is structural for the span's day i, from the precomputed calendar.
 func (f *profileFit) structuralAt(i int) float64 {
 	l := f.l
 	g := f.weekday[l.wd[i]]
@@ -798,52 +797,6 @@ func (l *profLearner) learnWeekday() bool {
 	}
 	l.weekday[time.Saturday], l.weekday[time.Sunday] = r/m, r/m
 	return true
-}
-
-// ridgeCov is ridgeSolve that also returns the estimate's covariance from the
-// residual variance.
-func ridgeCov(rows [][]float64, ys, prior []float64, lambda float64) ([]float64, [][]float64, bool) {
-	beta, ok := ridgeSolve(rows, ys, prior, lambda)
-	p := len(prior)
-	if !ok || len(rows) <= p {
-		return nil, nil, false
-	}
-	rss := 0.0
-	for r, row := range rows {
-		e := ys[r]
-		for k := range p {
-			e -= row[k] * beta[k]
-		}
-		rss += e * e
-	}
-	s2 := rss / float64(len(rows)-p)
-	ata := mat.NewSymDense(p, nil)
-	for _, row := range rows {
-		for i := range p {
-			for j := i; j < p; j++ {
-				ata.SetSym(i, j, ata.At(i, j)+row[i]*row[j])
-			}
-		}
-	}
-	for i := range p {
-		ata.SetSym(i, i, ata.At(i, i)+lambda)
-	}
-	var ch mat.Cholesky
-	if !ch.Factorize(ata) {
-		return nil, nil, false
-	}
-	var inv mat.SymDense
-	if err := ch.InverseTo(&inv); err != nil {
-		return nil, nil, false
-	}
-	cov := make([][]float64, p)
-	for i := range p {
-		cov[i] = make([]float64, p)
-		for j := range p {
-			cov[i][j] = s2 * inv.At(i, j)
-		}
-	}
-	return beta, cov, true
 }
 
 // ridgeSolve solves min ‖Xβ − y‖² + λ‖β − prior‖².
