@@ -67,7 +67,7 @@ type sample struct {
 // was measured (W-11):
 //
 //   - A meter read at least daily (median interval between readings ≤ 1.5
-//     days) is judged day by day: each day with known use that is not
+//     days, i.e. at least half of them that short) is judged day by day: each day with known use that is not
 //     extrapolated and whose readings are at most 1.5 days apart is a value.
 //   - A sparsely read meter is judged interval by interval: each interval
 //     between consecutive readings (merged until it spans at least 18 hours)
@@ -84,83 +84,102 @@ type sample struct {
 //
 // An unknown opt.Method returns nil (Process validates it up front).
 func DetectAnomalies(days []Day, readings []Reading, opt AnomalyOptions) []Anomaly {
-	if opt.Validate() != nil {
-		return nil
+	s, _ := judgedValues(days, usableReadings(days, readings))
+	return detect(s, opt)
+}
+
+// detect runs the selected method on the judged values. Choosing what is
+// judged is shared by every method; a new method adds a case here.
+func detect(s []sample, opt AnomalyOptions) []Anomaly {
+	switch opt.Method {
+	case "", MethodConsensus:
+		return consensus(s)
 	}
-	return consensus(judgedValues(days, readings))
+	return nil
 }
 
 // detectMasked is DetectAnomalies for derived meters: the days with
 // judge[i] set are the values.
 func detectMasked(days []Day, judge []bool, opt AnomalyOptions) []Anomaly {
-	if opt.Validate() != nil {
-		return nil
-	}
 	var s []sample
 	for i, d := range days {
 		if judge[i] && judgeable(d) {
 			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
 		}
 	}
-	return consensus(s)
+	return detect(s, opt)
 }
 
 func judgeable(d Day) bool {
 	return !math.IsNaN(d.Consumption) && (d.Quality == QualityMeasured || d.Quality == QualityInterpolated)
 }
 
-func judgedValues(days []Day, readings []Reading) []sample {
-	rs := usableReadings(days, readings)
-	if len(rs) < 2 {
-		var s []sample
-		for _, d := range days {
-			if d.Quality == QualityMeasured && !math.IsNaN(d.Consumption) {
-				s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
-			}
-		}
-		return s
-	}
-	if medianGapDays(rs) <= denseMedianDays {
-		mask := denseMask(days, rs)
-		var s []sample
+// judgedValues returns the values of a physical meter (or, without readings,
+// of a derived one) and the mask of its days judged day by day, which derived
+// meters combine: a sparsely read meter has no such day, its days being
+// interpolated inside intervals. rs are its usableReadings.
+func judgedValues(days []Day, rs []Reading) ([]sample, []bool) {
+	mask := make([]bool, len(days))
+	switch {
+	case len(rs) < 2:
 		for i, d := range days {
-			if mask[i] {
-				s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
-			}
+			mask[i] = d.Quality == QualityMeasured && !math.IsNaN(d.Consumption)
 		}
-		return s
+	case readDaily(rs):
+		mask = denseMask(days, rs)
+	default:
+		return intervalValues(days, rs), mask
 	}
-	return intervalValues(days, rs)
+	var s []sample
+	for i, d := range days {
+		if mask[i] {
+			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
+		}
+	}
+	return s, mask
 }
 
 // usableReadings returns the finite readings within the series' span,
-// sorted by time, one per instant.
+// sorted by time, one per instant. The result may share the input's array
+// (the usual case: already sorted and clean), so it must not be modified.
 func usableReadings(days []Day, readings []Reading) []Reading {
-	var lo, hi time.Time
-	if len(days) > 0 {
-		lo, hi = days[0].Date, days[len(days)-1].Date
+	cmp := func(a, b Reading) int { return a.Time.Compare(b.Time) }
+	clean := slices.IsSortedFunc(readings, cmp)
+	for i := 0; clean && i < len(readings); i++ {
+		v := readings[i].Value
+		clean = !math.IsNaN(v) && !math.IsInf(v, 0) && (i == 0 || !readings[i].Time.Equal(readings[i-1].Time))
 	}
-	rs := make([]Reading, 0, len(readings))
-	for _, r := range readings {
-		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
-			continue
+	rs := readings
+	if !clean {
+		rs = make([]Reading, 0, len(readings))
+		for _, r := range readings {
+			if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
+				rs = append(rs, r)
+			}
 		}
-		if len(days) > 0 && (r.Time.Before(lo) || r.Time.After(hi)) {
-			continue
-		}
-		rs = append(rs, r)
+		slices.SortStableFunc(rs, cmp)
+		rs = slices.CompactFunc(rs, func(a, b Reading) bool { return a.Time.Equal(b.Time) })
 	}
-	slices.SortStableFunc(rs, func(a, b Reading) int { return a.Time.Compare(b.Time) })
-	return slices.CompactFunc(rs, func(a, b Reading) bool { return a.Time.Equal(b.Time) })
+	if len(days) == 0 {
+		return rs
+	}
+	lo := sort.Search(len(rs), func(i int) bool { return !rs[i].Time.Before(days[0].Date) })
+	hi := sort.Search(len(rs), func(i int) bool { return rs[i].Time.After(days[len(days)-1].Date) })
+	return rs[lo:hi]
 }
 
-func medianGapDays(rs []Reading) float64 {
-	gaps := make([]float64, len(rs)-1)
+// readDaily reports whether the median interval between readings is at
+// most denseMedianDays: at least half the intervals are that short. Counting
+// avoids sorting the intervals of an hourly meter.
+func readDaily(rs []Reading) bool {
+	limit := time.Duration(denseMedianDays * float64(24*time.Hour))
+	short := 0
 	for i := 1; i < len(rs); i++ {
-		gaps[i-1] = rs[i].Time.Sub(rs[i-1].Time).Hours() / 24
+		if rs[i].Time.Sub(rs[i-1].Time) <= limit {
+			short++
+		}
 	}
-	sort.Float64s(gaps)
-	return quantile7(gaps, 0.5)
+	return 2*short >= len(rs)-1
 }
 
 // denseMask marks the days of a densely read meter that may be judged: known,

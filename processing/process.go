@@ -148,8 +148,9 @@ func Process(h House, readings map[string][]Reading, opt RunOptions) (Result, er
 			rs := readings[m.ID]
 			err = buildPhysical(r, rs, h.Location, opt)
 			if err == nil {
-				r.Anomalies = DetectAnomalies(r.Days, rs, opt.Anomaly)
-				mask = judgedMask(r.Days, rs)
+				var values []sample
+				values, mask = judgedValues(r.Days, usableReadings(r.Days, rs))
+				r.Anomalies = detect(values, opt.Anomaly)
 			}
 		case Master:
 			r.Days, mask, r.Events, err = buildMaster(m, byID, judge, h.Location, h.GasKWhPerM3)
@@ -205,19 +206,42 @@ func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOpti
 	return nil
 }
 
-// readingStats counts the finite readings and the span and longest gap
-// between them.
+// readingStats counts the finite readings (one per instant) and the span and
+// longest gap between them. Readings usually arrive sorted; only otherwise are their
+// times copied and sorted.
 func readingStats(st *Stats, rs []Reading) {
+	var prev time.Time
+	for _, r := range rs {
+		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+			continue
+		}
+		if st.Readings > 0 && !r.Time.After(prev) {
+			if r.Time.Equal(prev) {
+				continue // a repeated instant is one reading
+			}
+			*st = Stats{}
+			readingStatsUnsorted(st, rs)
+			return
+		}
+		if st.Readings == 0 {
+			st.FirstReading = r.Time
+		} else {
+			st.LongestGap = max(st.LongestGap, r.Time.Sub(prev))
+		}
+		st.Readings++
+		st.LastReading, prev = r.Time, r.Time
+	}
+}
+
+func readingStatsUnsorted(st *Stats, rs []Reading) {
 	ts := make([]time.Time, 0, len(rs))
 	for _, r := range rs {
 		if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
 			ts = append(ts, r.Time)
 		}
 	}
-	if len(ts) == 0 {
-		return
-	}
 	slices.SortFunc(ts, time.Time.Compare)
+	ts = slices.CompactFunc(ts, time.Time.Equal)
 	st.Readings = len(ts)
 	st.FirstReading, st.LastReading = ts[0], ts[len(ts)-1]
 	for i := 1; i < len(ts); i++ {
@@ -240,23 +264,6 @@ func countQualities(st *Stats, days []Day) {
 			st.ExtrapolatedDays++
 		}
 	}
-}
-
-// judgedMask marks the days of a physical meter whose use a derived meter
-// may judge day by day: those DetectAnomalies would judge in its daily mode.
-// A sparsely read meter has none: its days are interpolated inside intervals.
-func judgedMask(days []Day, readings []Reading) []bool {
-	rs := usableReadings(days, readings)
-	mask := make([]bool, len(days))
-	switch {
-	case len(rs) < 2:
-		for i, d := range days {
-			mask[i] = d.Quality == QualityMeasured && !math.IsNaN(d.Consumption)
-		}
-	case medianGapDays(rs) <= denseMedianDays:
-		mask = denseMask(days, rs)
-	}
-	return mask
 }
 
 // dayMask is a per-day flag on the civil-day axis.
