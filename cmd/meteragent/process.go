@@ -86,7 +86,11 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err != nil {
 		return err
 	}
-	readings, err := readReadings(rf, readingsInput{name: f.readings, loc: loc, kinds: meterKinds(house)})
+	in := readingsInput{name: f.readings, loc: loc, kinds: meterKinds(house)}
+	if fi, err := rf.Stat(); err == nil && fi.Mode().IsRegular() {
+		in.size = fi.Size()
+	}
+	readings, err := readReadings(rf, in)
 	rf.Close()
 	if err != nil {
 		return err
@@ -281,26 +285,106 @@ func writeAtomically(dir string, outs []outFile) (err error) {
 }
 
 // appendNum appends v rounded to 6 decimals without trailing zeros; NaN
-// (unknown) appends nothing, leaving the field empty.
+// (unknown) appends nothing, leaving the field empty. Below 8e9 in magnitude
+// the text comes from v's integer count of millionths: it equals
+// strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64), because there a
+// float64 step is under 1e-6 and so that decimal is the shortest that
+// round-trips, at a fraction of the cost. Larger values, whose float64 steps
+// exceed 1e-6, are written in full.
 func appendNum(b []byte, v float64) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return b
 	}
-	r := math.Round(v*1e6) / 1e6
-	if r == 0 {
-		r = 0 // no "-0"
+	if math.Abs(v) >= 8e9 {
+		return strconv.AppendFloat(b, v, 'f', -1, 64)
 	}
-	return strconv.AppendFloat(b, r, 'f', -1, 64)
+	r := math.Round(v * 1e6)
+	if r == 0 {
+		return append(b, '0') // also no "-0"
+	}
+	n := int64(r)
+	if n < 0 {
+		b = append(b, '-')
+		n = -n
+	}
+	b = strconv.AppendInt(b, n/1e6, 10)
+	frac := n % 1e6
+	if frac == 0 {
+		return b
+	}
+	digits := 6
+	for frac%10 == 0 {
+		frac /= 10
+		digits--
+	}
+	var buf [6]byte
+	for i := digits - 1; i >= 0; i-- {
+		buf[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	b = append(b, '.')
+	return append(b, buf[:digits]...)
+}
+
+// appendDate appends YYYY-MM-DD.
+func appendDate(b []byte, y int, m time.Month, d int) []byte {
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(m), 2)
+	b = append(b, '-')
+	return appendDigits(b, d, 2)
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	if v < 0 || v >= 10000 {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	var buf [4]byte
+	for i := 3; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, buf[4-width:]...)
+}
+
+// civilDays yields the calendar date of each Day. Days are consecutive local
+// midnights, so after the first the date is advanced arithmetically instead
+// of asking the time package for each row (it is most of writeDaily's time);
+// a step that is not a day (never expected) falls back to Time.Date.
+type civilDays struct {
+	y    int
+	m    time.Month
+	d    int
+	prev time.Time
+}
+
+func (c *civilDays) next(t time.Time) (int, time.Month, int) {
+	if step := t.Sub(c.prev); !c.prev.IsZero() && step >= 23*time.Hour && step <= 25*time.Hour {
+		c.d++
+		if c.d > daysIn(c.m, c.y) {
+			c.d = 1
+			if c.m++; c.m > time.December {
+				c.m = time.January
+				c.y++
+			}
+		}
+	} else {
+		c.y, c.m, c.d = t.Date()
+	}
+	c.prev = t
+	return c.y, c.m, c.d
 }
 
 func writeDaily(w *bufio.Writer, res processing.Result) {
 	w.WriteString("meter_id,date,reading,consumption,quality\n")
 	var b []byte
 	for _, mr := range res.Meters {
+		var cd civilDays
 		for _, d := range mr.Days {
 			b = append(b[:0], mr.Meter.ID...)
 			b = append(b, ',')
-			b = d.Date.AppendFormat(b, dateLayout)
+			y, m, dd := cd.next(d.Date)
+			b = appendDate(b, y, m, dd)
 			b = append(b, ',')
 			b = appendNum(b, d.Reading)
 			b = append(b, ',')

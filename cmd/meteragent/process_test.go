@@ -537,3 +537,44 @@ func BenchmarkProcessDemo(b *testing.B) {
 		}
 	}
 }
+
+// appendNum must write what the obvious strconv expression writes.
+func FuzzAppendNum(f *testing.F) {
+	for _, v := range []float64{0, -0.0000004, 0.0000005, -0.0000005, 1, 0.1, 0.123456789, 68734.8, -2.661296924145457,
+		12345678.9999995, 7999999999.9999995, 8e9, 8.5e9, 1e300, -1e-300, 4503599627.370496, math.NaN(), math.Inf(-1)} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		var want string
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+		case math.Abs(v) >= 8e9:
+			want = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			r := math.Round(v*1e6) / 1e6
+			if r == 0 {
+				r = 0
+			}
+			want = strconv.FormatFloat(r, 'f', -1, 64)
+		}
+		if got := string(appendNum(nil, v)); got != want {
+			t.Fatalf("appendNum(%v) = %q, want %q", v, got, want)
+		}
+	})
+}
+
+func TestCivilDays(t *testing.T) {
+	for _, zone := range []string{"Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "UTC"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cd civilDays
+		for d := time.Date(2019, 12, 25, 0, 0, 0, 0, loc); d.Year() < 2026; d = d.AddDate(0, 0, 1) {
+			y, m, dd := cd.next(d)
+			if got, want := string(appendDate(nil, y, m, dd)), d.Format(dateLayout); got != want {
+				t.Fatalf("%s: civilDays at %v = %s, want %s", zone, d, got, want)
+			}
+		}
+	}
+}

@@ -27,6 +27,7 @@ type readingsInput struct {
 	name  string                     // file name used in error messages
 	loc   *time.Location             // zone of timestamps without an offset
 	kinds map[string]processing.Kind // every meter of the config by id
+	size  int64                      // size of the input in bytes if known, to size buffers
 }
 
 // readReadings reads a CSV of meter_id,timestamp,value lines and returns the
@@ -39,26 +40,55 @@ type readingsInput struct {
 // that does not exist or occurs twice at a DST change is resolved the way
 // time.Date does.
 func readReadings(r io.Reader, in readingsInput) (map[string][]processing.Reading, error) {
-	p := readingsParser{in: in, meters: make(map[string]*meterLines)}
+	p := readingsParser{in: in, meters: make(map[string]int32)}
+	if in.size > 0 {
+		// Lines are rarely shorter than 32 bytes; one allocation then holds
+		// every reading.
+		p.all = make([]lineReading, 0, min(in.size/32+16, 1<<24))
+	}
 	if err := p.read(r); err != nil {
 		return nil, err
 	}
 	return p.finish()
 }
 
-type lineReading struct {
-	r    processing.Reading
-	line int
+// instant is a point in time as Unix seconds and nanoseconds. The reader
+// keeps readings in pointer-free records (time.Time holds a *Location), so
+// growing the slices costs no write barriers and the GC need not scan them.
+type instant struct {
+	sec  int64
+	nsec int32
 }
 
-type meterLines struct {
-	rs     []lineReading
-	sorted bool
+func (a instant) compare(b instant) int {
+	if c := cmp.Compare(a.sec, b.sec); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.nsec, b.nsec)
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), int32(t.Nanosecond())} }
+
+type lineReading struct {
+	at    instant
+	line  int32
+	meter int32 // index into readingsParser.ids
+	value float64
+}
+
+// meterState is what the parser tracks per meter while reading.
+type meterState struct {
+	n      int     // readings so far
+	last   instant // time of the latest reading so far
+	sorted bool    // readings so far came in time order
 }
 
 type readingsParser struct {
 	in     readingsInput
-	meters map[string]*meterLines
+	meters map[string]int32 // meter id → index into ids and state
+	ids    []string
+	state  []meterState
+	all    []lineReading // every reading in file order
 	cols   [3]int // position of meter_id, timestamp, value in a line
 }
 
@@ -163,8 +193,8 @@ func (p *readingsParser) parseHeader(line int, b []byte, n int, f *[3][]byte) er
 }
 
 func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
-	m := p.meters[string(id)]
-	if m == nil {
+	mi, known := p.meters[string(id)]
+	if !known {
 		if len(id) == 0 {
 			return p.errorf(line, "empty meter_id")
 		}
@@ -174,10 +204,12 @@ func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
 		case k != processing.Physical:
 			return p.errorf(line, "meter %q is a %s meter: readings must name a physical meter", id, k)
 		}
-		m = &meterLines{sorted: true}
-		p.meters[string(id)] = m
+		mi = int32(len(p.ids))
+		p.meters[string(id)] = mi
+		p.ids = append(p.ids, string(id))
+		p.state = append(p.state, meterState{sorted: true})
 	}
-	t, ok := parseTimestamp(ts, p.in.loc)
+	at, ok := parseTimestamp(ts, p.in.loc)
 	if !ok {
 		return p.errorf(line, "bad timestamp %q: want RFC 3339 or YYYY-MM-DD HH:MM:SS", ts)
 	}
@@ -191,45 +223,61 @@ func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
 		}
 		return p.errorf(line, "value %q is not a number", val)
 	}
-	if n := len(m.rs); n > 0 && t.Before(m.rs[n-1].r.Time) {
-		m.sorted = false
+	st := &p.state[mi]
+	if st.n > 0 && at.compare(st.last) < 0 {
+		st.sorted = false
 	}
-	m.rs = append(m.rs, lineReading{r: processing.Reading{Time: t, Value: v}, line: line})
+	st.n++
+	st.last = at
+	p.all = append(p.all, lineReading{at: at, line: int32(line), meter: mi, value: v})
 	return nil
 }
 
 // finish sorts each meter's readings, drops exact repeats and rejects two
 // different values at one instant.
 func (p *readingsParser) finish() (map[string][]processing.Reading, error) {
-	out := make(map[string][]processing.Reading, len(p.meters))
-	// Report conflicts in file order whatever the map order.
+	// Group by meter, keeping file order within each meter.
+	start := make([]int, len(p.ids)+1)
+	for i, st := range p.state {
+		start[i+1] = start[i] + st.n
+	}
+	grouped := make([]lineReading, len(p.all))
+	next := slices.Clone(start[:len(p.ids)])
+	for _, lr := range p.all {
+		grouped[next[lr.meter]] = lr
+		next[lr.meter]++
+	}
+	p.all = nil
+
+	out := make(map[string][]processing.Reading, len(p.ids))
+	// Report conflicts in file order whatever the meter order.
 	var firstErr error
 	firstLine := 0
-	for id, m := range p.meters {
-		if !m.sorted {
-			slices.SortStableFunc(m.rs, func(a, b lineReading) int { return a.r.Time.Compare(b.r.Time) })
+	for mi, id := range p.ids {
+		lrs := grouped[start[mi]:start[mi+1]]
+		if !p.state[mi].sorted {
+			slices.SortStableFunc(lrs, func(a, b lineReading) int { return a.at.compare(b.at) })
 		}
-		rs := make([]processing.Reading, 0, len(m.rs))
-		for i, lr := range m.rs {
-			if i > 0 {
-				prev := m.rs[i-1]
-				if prev.r.Time.Equal(lr.r.Time) {
-					if prev.r.Value == lr.r.Value {
-						continue
-					}
-					a, b := prev, lr
-					if b.line < a.line {
-						a, b = b, a
-					}
-					if firstErr == nil || b.line < firstLine {
-						firstLine = b.line
-						firstErr = p.errorf(b.line, "meter %q has two values at %s: %s here, %s on line %d",
-							id, lr.r.Time.Format(time.RFC3339Nano), formatValue(b.r.Value), formatValue(a.r.Value), a.line)
-					}
-					break
+		rs := make([]processing.Reading, 0, len(lrs))
+		for i, lr := range lrs {
+			if i > 0 && lr.at == lrs[i-1].at {
+				prev := lrs[i-1]
+				if prev.value == lr.value {
+					continue
 				}
+				a, b := prev, lr
+				if b.line < a.line {
+					a, b = b, a
+				}
+				if firstErr == nil || int(b.line) < firstLine {
+					firstLine = int(b.line)
+					t := time.Unix(lr.at.sec, int64(lr.at.nsec)).In(p.in.loc)
+					firstErr = p.errorf(firstLine, "meter %q has two values at %s: %s here, %s on line %d",
+						id, t.Format(time.RFC3339Nano), formatValue(b.value), formatValue(a.value), a.line)
+				}
+				break
 			}
-			rs = append(rs, lr.r)
+			rs = append(rs, processing.Reading{Time: time.Unix(lr.at.sec, int64(lr.at.nsec)).In(p.in.loc), Value: lr.value})
 		}
 		out[id] = rs
 	}
@@ -296,67 +344,86 @@ func parseValue(b []byte) (float64, bool) {
 
 // parseTimestamp hand-parses the common shapes (they are most of the
 // command's time) and falls back to time.Parse for the rest of RFC 3339.
-func parseTimestamp(b []byte, loc *time.Location) (time.Time, bool) {
-	if t, ok := parseTimestampFast(b, loc); ok {
-		return t, true
+func parseTimestamp(b []byte, loc *time.Location) (instant, bool) {
+	if at, ok := parseTimestampFast(b, loc); ok {
+		return at, true
 	}
 	s := string(b)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.In(loc), true
+			return instantOf(t), true
 		}
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, true
+			return instantOf(t), true
 		}
 	}
-	return time.Time{}, false
+	return instant{}, false
 }
 
 // parseTimestampFast handles YYYY-MM-DD and YYYY-MM-DD[T ]HH:MM:SS followed by
-// nothing, Z or ±HH:MM.
-func parseTimestampFast(b []byte, loc *time.Location) (time.Time, bool) {
+// nothing (local time in loc), Z or ±HH:MM. With an offset the instant is
+// plain arithmetic; local times go through time.Date for its DST rules.
+func parseTimestampFast(b []byte, loc *time.Location) (instant, bool) {
 	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
-		return time.Time{}, false
+		return instant{}, false
 	}
 	y, ok1 := num(b[0:4])
 	mo, ok2 := num(b[5:7])
 	d, ok3 := num(b[8:10])
 	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(time.Month(mo), y) {
-		return time.Time{}, false
+		return instant{}, false
 	}
 	if len(b) == 10 {
-		return time.Date(y, time.Month(mo), d, 0, 0, 0, 0, loc), true
+		return instant{sec: time.Date(y, time.Month(mo), d, 0, 0, 0, 0, loc).Unix()}, true
 	}
 	if len(b) < 19 || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
-		return time.Time{}, false
+		return instant{}, false
 	}
 	h, ok1 := num(b[11:13])
 	mi, ok2 := num(b[14:16])
 	sec, ok3 := num(b[17:19])
 	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, false
+		return instant{}, false
 	}
+	civil := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec)
 	rest := b[19:]
 	switch {
 	case len(rest) == 0:
-		return time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc), true
+		return instant{sec: time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc).Unix()}, true
 	case len(rest) == 1 && rest[0] == 'Z':
-		return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC).In(loc), true
+		return instant{sec: civil}, true
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
 		oh, ok1 := num(rest[1:3])
 		om, ok2 := num(rest[4:6])
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return time.Time{}, false
+			return instant{}, false
 		}
-		off := time.Duration(oh)*time.Hour + time.Duration(om)*time.Minute
+		off := int64(oh*3600 + om*60)
 		if rest[0] == '-' {
 			off = -off
 		}
-		return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC).Add(-off).In(loc), true
+		return instant{sec: civil - off}, true
 	}
-	return time.Time{}, false
+	return instant{}, false
+}
+
+// daysFromCivil returns the days from 1970-01-01 to the given proleptic
+// Gregorian date (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12 // March = 0
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func num(b []byte) (int, bool) {

@@ -195,10 +195,11 @@ func FuzzParseTimestamp(f *testing.F) {
 	}
 	loc := berlin(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := parseTimestampFast([]byte(s), loc)
+		at, ok := parseTimestampFast([]byte(s), loc)
 		if !ok {
 			return
 		}
+		got := time.Unix(at.sec, int64(at.nsec))
 		var want time.Time
 		var err error
 		switch {
@@ -214,9 +215,6 @@ func FuzzParseTimestamp(f *testing.F) {
 		}
 		if !got.Equal(want) {
 			t.Fatalf("parseTimestampFast(%q) = %v, time package gives %v", s, got, want)
-		}
-		if got.Location() != loc {
-			t.Fatalf("parseTimestampFast(%q) location = %v, want %v", s, got.Location(), loc)
 		}
 	})
 }
@@ -271,7 +269,7 @@ func BenchmarkReadReadings(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := readReadings(strings.NewReader(in), readingsInput{name: "b.csv", loc: loc, kinds: testKinds}); err != nil {
+		if _, err := readReadings(strings.NewReader(in), readingsInput{name: "b.csv", loc: loc, kinds: testKinds, size: int64(len(in))}); err != nil {
 			b.Fatal(err)
 		}
 	}
