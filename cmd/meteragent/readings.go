@@ -89,7 +89,7 @@ type readingsParser struct {
 	ids    []string
 	state  []meterState
 	all    []lineReading // every reading in file order
-	cols   [3]int // position of meter_id, timestamp, value in a line
+	cols   [3]int        // position of meter_id, timestamp, value in a line
 }
 
 func (p *readingsParser) errorf(line int, format string, args ...any) error {
