@@ -101,7 +101,7 @@ func detect(s []sample, opt AnomalyOptions) []Anomaly {
 // detectMasked is DetectAnomalies for derived meters: the days with
 // judge[i] set are the values.
 func detectMasked(days []Day, judge []bool, opt AnomalyOptions) []Anomaly {
-	var s []sample
+	s := make([]sample, 0, len(days))
 	for i, d := range days {
 		if judge[i] && judgeable(d) {
 			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
@@ -130,7 +130,7 @@ func judgedValues(days []Day, rs []Reading) ([]sample, []bool) {
 	default:
 		return intervalValues(days, rs), mask
 	}
-	var s []sample
+	s := make([]sample, 0, len(days))
 	for i, d := range days {
 		if mask[i] {
 			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
@@ -262,7 +262,7 @@ func consensus(s []sample) []Anomaly {
 	if len(s) < minValues {
 		return nil
 	}
-	var pos []float64
+	pos := make([]float64, 0, len(s))
 	for _, v := range s {
 		if v.value > 0 {
 			pos = append(pos, v.value)

@@ -423,3 +423,59 @@ func TestProcessUnsortedReadings(t *testing.T) {
 		}
 	}
 }
+
+// The seed house's gas replacement through BuildDaily: gas_zahler_alt (last
+// day of use 2024-11-12, final reading at 11-13 00:00) and gas_zahler
+// (installed 11-13), composed with an offset, then eg_kalfire = gas_total −
+// gastherme_gesamt (kWh → m³ with the default gas factor).
+func TestProcessGasReplacement(t *testing.T) {
+	old := processing.Meter{ID: "gas_zahler_alt", Kind: processing.Physical, Unit: processing.M3, Removed: date(2024, 11, 12)}
+	neu := processing.Meter{ID: "gas_zahler", Kind: processing.Physical, Unit: processing.M3, Installed: date(2024, 11, 13)}
+	therme := phys("gastherme_gesamt")
+	gas := processing.Meter{ID: "gas_total", Kind: processing.Master, Unit: processing.M3, Periods: []processing.Period{
+		{Start: date(2024, 10, 1), End: date(2024, 11, 12), Sources: []string{"gas_zahler_alt"}, SourceUnit: processing.M3},
+		{Start: date(2024, 11, 13), Sources: []string{"gas_zahler"}, SourceUnit: processing.M3, ApplyOffset: true},
+	}}
+	kalfire := processing.Meter{ID: "eg_kalfire", Kind: processing.Virtual, Unit: processing.M3, Base: "gas_total",
+		Subtract: []processing.Subtrahend{{ID: "gastherme_gesamt", From: processing.KWh, To: processing.M3}}}
+	const g = 11.504 * 0.8885
+	rs := map[string][]processing.Reading{
+		"gas_zahler_alt":   atMidnights(date(2024, 10, 1), rampOf(1000, 1, 44)...),  // 10-01 … 11-13
+		"gas_zahler":       atMidnights(date(2024, 11, 13), rampOf(0, 2, 49)...),    // 11-13 … 12-31
+		"gastherme_gesamt": atMidnights(date(2024, 10, 1), rampOf(0, 0.5*g, 92)...), // 0.5 m³/day in kWh
+	}
+	res, err := processing.Process(testHouse(kalfire, gas, old, neu, therme), rs,
+		processing.RunOptions{From: date(2024, 10, 1), To: date(2024, 12, 31)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]processing.MeterResult{}
+	for _, r := range res.Meters {
+		by[r.Meter.ID] = r
+	}
+	m := by["gas_total"]
+	if len(m.Events) != 0 {
+		t.Errorf("gas_total events = %v, want none", m.Events)
+	}
+	if n := len(m.Days); n != 92 || m.Days[0].Reading != 1000 || m.Days[n-1].Reading != 1139 {
+		t.Fatalf("gas_total: %d days from %v to %v, want 92 from 1000 to 1139 (43 × 1 + 48 × 2, no day lost)",
+			n, m.Days[0].Reading, m.Days[n-1].Reading)
+	}
+	// Monthly agrees with daily: each month's use is the register difference.
+	ms := m.Months
+	for i := 0; i+1 < len(ms); i++ {
+		if !sameFloat(ms[i].Consumption, ms[i+1].Reading-ms[i].Reading) {
+			t.Errorf("month %d: use %v, registers %v → %v", i, ms[i].Consumption, ms[i].Reading, ms[i+1].Reading)
+		}
+	}
+	k := by["eg_kalfire"]
+	for i, d := range k.Days[:len(k.Days)-1] {
+		want := 0.5 // 1 − 0.5 before the replacement
+		if !d.Date.Before(date(2024, 11, 13)) {
+			want = 1.5
+		}
+		if math.Abs(d.Consumption-want) > 1e-9 {
+			t.Fatalf("eg_kalfire day %d (%s) = %v, want %v", i, d.Date.Format(time.DateOnly), d.Consumption, want)
+		}
+	}
+}
