@@ -19,7 +19,7 @@ func fromUse(start time.Time, use ...float64) []processing.Day {
 	return measured(start, regs...)
 }
 
-func constant(v float64, n int) []float64 {
+func repeat(v float64, n int) []float64 {
 	out := make([]float64, n)
 	for i := range out {
 		out[i] = v
@@ -32,7 +32,7 @@ func constant(v float64, n int) []float64 {
 // std of the 100 values), IQR bounds 2/2 and rolling z 5.294651; the global
 // z is the larger, so it is the Score.
 func TestDetectAnomaliesI5(t *testing.T) {
-	use := constant(2, 100)
+	use := repeat(2, 100)
 	use[30], use[70] = 20, 25
 	days := fromUse(date(2024, 1, 1), use...)
 	got := processing.DetectAnomalies(days, nil, processing.AnomalyOptions{})
@@ -104,7 +104,7 @@ func TestDetectAnomaliesIntervals(t *testing.T) {
 	}
 	// The daily series as BuildDaily would interpolate it (values do not
 	// matter for interval judging, only the span).
-	use := constant(1, 7*weeks+1)
+	use := repeat(1, 7*weeks+1)
 	for i := 7*40 + 1; i <= 7*41; i++ {
 		use[i] = 5
 	}
@@ -127,7 +127,7 @@ func TestDetectAnomaliesIntervals(t *testing.T) {
 // days interpolated across a longer gap, extrapolated days and unknown days
 // are not judged.
 func TestDetectAnomaliesDailyMeterSkipsGaps(t *testing.T) {
-	use := constant(2, 120)
+	use := repeat(2, 120)
 	for i := 40; i < 46; i++ {
 		use[i] = 12 // catch-up spread over a 6-day gap
 	}
@@ -155,12 +155,12 @@ func TestDetectAnomaliesDailyMeterSkipsGaps(t *testing.T) {
 }
 
 func TestDetectAnomaliesTooFew(t *testing.T) {
-	use := constant(2, 59)
+	use := repeat(2, 59)
 	use[30] = 50
 	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{}); got != nil {
 		t.Errorf("59 values: %+v, want none (spec: at least 60)", got)
 	}
-	use = constant(0, 100)
+	use = repeat(0, 100)
 	for i := range 29 {
 		use[i*3] = 2
 	}
@@ -168,7 +168,7 @@ func TestDetectAnomaliesTooFew(t *testing.T) {
 	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{}); got != nil {
 		t.Errorf("30 positive values: %+v, want none (spec: at least 30 positive)", got)
 	}
-	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), constant(2, 100)...), nil, processing.AnomalyOptions{Method: "magic"}); got != nil {
+	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), repeat(2, 100)...), nil, processing.AnomalyOptions{Method: "magic"}); got != nil {
 		t.Errorf("unknown method: %+v, want none", got)
 	}
 }

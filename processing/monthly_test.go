@@ -32,7 +32,7 @@ func measured(start time.Time, regs ...float64) []processing.Day {
 	return days
 }
 
-func seq(v0, step float64, n int) []float64 {
+func rampOf(v0, step float64, n int) []float64 {
 	out := make([]float64, n)
 	for i := range out {
 		out[i] = v0 + step*float64(i)
@@ -59,7 +59,7 @@ func TestMonthly(t *testing.T) {
 			// DP-10: 90 days from 2024-01-01, registers 0..89. The month's
 			// reading is at its 1st (not at 00:00 of its last day, W-16); the
 			// last row's use is unknown, so March has 29 known days.
-			"DP-10", measured(date(2024, 1, 1), seq(0, 1, 90)...),
+			"DP-10", measured(date(2024, 1, 1), rampOf(0, 1, 90)...),
 			[]processing.Month{
 				{Start: date(2024, 1, 1), Reading: 0, Consumption: 31, Days: 31},
 				{Start: date(2024, 2, 1), Reading: 31, Consumption: 29, Days: 29},
