@@ -50,10 +50,15 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-# processing is pure: stdlib and gonum only. config imports nothing of ours.
+# processing is pure: stdlib and gonum only, and no I/O, clock, logging or goroutines
+# in its own code. config imports nothing of ours.
 check-deps:
-	@bad=$$($(GO) list -deps ./processing/... | grep -E 'paho|bbolt|influxdb|yaml|^net/http$$|^log/slog$$|^os$$|meteragent/(agent|storage|config)' || true); \
+	@bad=$$($(GO) list -deps ./processing/... | grep -E 'paho|bbolt|influxdb|yaml|meteragent/(agent|storage|config)' || true); \
 	if [ -n "$$bad" ]; then echo "processing must stay pure, it depends on: $$bad"; exit 1; fi
+	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./processing/... | grep -E '^(os|os/.*|io/fs|io/ioutil|net|net/.*|log|log/.*|syscall|runtime/debug)$$' || true); \
+	if [ -n "$$bad" ]; then echo "processing must not do I/O or logging, it imports: $$bad"; exit 1; fi
+	@bad=$$(grep -nE 'time\.Now\(|^\s*go |go func' $$(ls processing/*.go | grep -v _test.go) || true); \
+	if [ -n "$$bad" ]; then echo "processing must not read the clock or start goroutines:"; echo "$$bad"; exit 1; fi
 	@bad=$$($(GO) list -deps ./config/... | grep -E 'meteragent/(agent|storage|processing)' || true); \
 	if [ -n "$$bad" ]; then echo "config must not import our packages: $$bad"; exit 1; fi
 
