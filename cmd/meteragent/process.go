@@ -132,7 +132,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 		return err
 	}
 	printSummary(e.stdout, summaryInput{
-		res: res, loc: loc, from: from, to: to, notices: noticeLines(cfg),
+		res: res, loc: loc, from: from, to: to, notices: noticeLines(f.configDir, cfg),
 		paths: outPaths(f.out, outs), verbose: f.verbose,
 	})
 	return nil
@@ -211,10 +211,14 @@ type listError struct {
 func (e *listError) Error() string { return strings.Join(e.lines, "\n") }
 func (e *listError) Unwrap() error { return e.err }
 
-func noticeLines(cfg *config.Config) []string {
+// noticeLines formats the config's notices with each file named by its path.
+func noticeLines(dir string, cfg *config.Config) []string {
 	var out []string
 	for _, n := range cfg.Notices {
-		out = append(out, fmt.Sprint(n))
+		if n.File != "" && !filepath.IsAbs(n.File) {
+			n.File = filepath.Join(dir, n.File)
+		}
+		out = append(out, n.String())
 	}
 	return out
 }
@@ -234,8 +238,8 @@ func outPaths(dir string, outs []outFile) []string {
 }
 
 // writeAtomically writes every file to a temporary file in dir, syncs them,
-// and only when all are complete renames them into place, so a reader sees
-// either the old outputs or the new ones, never a half-written file.
+// and only when all are complete renames them into place: no output is
+// replaced unless all were written, and none is ever seen half-written.
 func writeAtomically(dir string, outs []outFile) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
