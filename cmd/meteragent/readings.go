@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -127,7 +128,7 @@ func (p *readingsParser) read(r io.Reader) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		if err == bufio.ErrTooLong {
+		if errors.Is(err, bufio.ErrTooLong) {
 			return p.errorf(line+1, "line longer than %d bytes", maxLineLen)
 		}
 		return fmt.Errorf("%s: %w", p.in.name, err)
