@@ -76,10 +76,7 @@ func (db *DB) AddReadings(rs []processing.MeterReading) (AddResult, error) {
 		// bbolt keeps references to keys and values until commit, so
 		// they need memory of their own: one allocation for the batch.
 		buf := make([]byte, len(rs)*(keyLen+valueLen))
-		var (
-			b     *bolt.Bucket
-			meter string
-		)
+		buckets := make(map[string]*bolt.Bucket)
 		for _, r := range rs {
 			if reason := checkReading(r); reason != "" {
 				res.Rejected = append(res.Rejected, Rejected{Reading: r, Reason: reason})
@@ -88,13 +85,14 @@ func (db *DB) AddReadings(rs []processing.MeterReading) (AddResult, error) {
 				}
 				continue
 			}
-			if b == nil || r.Meter != meter {
+			b := buckets[r.Meter]
+			if b == nil {
 				var err error
 				if b, err = root.CreateBucketIfNotExists([]byte(r.Meter)); err != nil {
 					return fmt.Errorf("meter %q: %w", r.Meter, err)
 				}
 				b.FillPercent = readingsFill
-				meter = r.Meter
+				buckets[r.Meter] = b
 			}
 			k, v := buf[:keyLen:keyLen], buf[keyLen:keyLen+valueLen:keyLen+valueLen]
 			buf = buf[keyLen+valueLen:]
@@ -212,7 +210,9 @@ func (db *DB) Readings(meter string, from, to time.Time) ([]processing.Reading, 
 // scan decodes the readings of b in [from, to) into fresh memory.
 func scan(b *bolt.Bucket, from, to time.Time) ([]processing.Reading, error) {
 	var end []byte
-	if !to.IsZero() {
+	// A bound past the last representable instant is no bound: clamping it
+	// would exclude a reading at that very instant.
+	if !to.IsZero() && !to.After(maxTime) {
 		end = timeKey(to)
 	}
 	c := b.Cursor()

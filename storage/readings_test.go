@@ -390,3 +390,39 @@ func mustLoad(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// Any reading is either stored and read back exactly, or rejected with a
+// reason; storing it again is a duplicate. AddReadings never fails on input.
+func FuzzAddReadings(f *testing.F) {
+	f.Add("gas", int64(0), 1.5)
+	f.Add("", int64(-1), math.NaN())
+	f.Add("m\x00/x", int64(math.MinInt64), math.Inf(1))
+	f.Add("water", int64(math.MaxInt64), -0.0)
+	db := mustOpen(f)
+	f.Fuzz(func(t *testing.T, meter string, ns int64, v float64) {
+		at := time.Unix(0, ns)
+		res, err := db.AddReadings([]processing.MeterReading{mr(meter, at, v)})
+		if err != nil {
+			t.Fatalf("AddReadings(%q, %d, %v) = %v", meter, ns, v, err)
+		}
+		if len(res.Rejected) == 1 {
+			if res.Rejected[0].Reason == "" {
+				t.Error("rejected without a reason")
+			}
+			return
+		}
+		if res.Added+res.Duplicates+len(res.Conflicts) != 1 {
+			t.Fatalf("AddReadings = %+v, want exactly one outcome", res)
+		}
+		got, err := db.Readings(meter, at, at.Add(1))
+		if err != nil || len(got) != 1 || !got[0].Time.Equal(at) {
+			t.Fatalf("Readings(%q) at %d = %v, %v", meter, ns, got, err)
+		}
+		if len(res.Conflicts) == 0 && math.Float64bits(got[0].Value) != math.Float64bits(v) && got[0].Value != v {
+			t.Errorf("stored %v, read %v", v, got[0].Value)
+		}
+		if again, _ := db.AddReadings([]processing.MeterReading{mr(meter, at, got[0].Value)}); again.Duplicates != 1 {
+			t.Errorf("adding the stored reading again = %+v, want a duplicate", again)
+		}
+	})
+}
