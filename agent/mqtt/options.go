@@ -70,10 +70,9 @@ type Options struct {
 
 	Subscriptions []Subscription
 
-	// MaxInflight bounds the messages received but not yet acknowledged.
-	// The broker's own limit (Mosquitto's max_inflight_messages, 20 by
-	// default) bounds what it sends before acknowledgements come back, so
-	// raising that raises throughput.
+	// MaxInflight bounds the messages received but not yet acknowledged
+	// (and so the readings in one commit). Further messages wait in paho's
+	// handler goroutines, bounded in turn by the broker's in-flight window.
 	MaxInflight int
 	// ConnectTimeout bounds one connection attempt and the SUBSCRIBE that
 	// follows it.
