@@ -46,3 +46,28 @@ func TestMigrationsTable(t *testing.T) {
 		t.Errorf("len(migrations) = %d, CurrentSchema = %d: add the migration and bump the constant together", len(migrations), CurrentSchema)
 	}
 }
+
+func TestOptionsSizeLimit32Bit(t *testing.T) {
+	defer func(n int) { intSize = n }(intSize)
+	for _, tc := range []struct {
+		intSize int
+		max     int64
+		ok      bool
+	}{
+		{64, 0, true},
+		{64, 8 << 30, true},
+		{32, 0, true},
+		{32, MaxSizeBytes32, true},
+		{32, MaxSizeBytes32 + 1, false},
+		{32, 2 << 30, false},
+	} {
+		intSize = tc.intSize
+		o, err := Options{MaxSizeBytes: tc.max}.withDefaults()
+		if (err == nil) != tc.ok {
+			t.Errorf("%d-bit, MaxSizeBytes %d: err = %v, want ok = %v", tc.intSize, tc.max, err, tc.ok)
+		}
+		if err == nil && (o.MaxSizeBytes <= 0 || o.Timeout <= 0) {
+			t.Errorf("%d-bit, MaxSizeBytes %d: defaults not applied: %+v", tc.intSize, tc.max, o)
+		}
+	}
+}

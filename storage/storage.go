@@ -70,6 +70,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// intSize is strconv.IntSize, a variable so that a test on a 64-bit host can
+// check the 32-bit limits.
+var intSize = strconv.IntSize
+
 func (o Options) withDefaults() (Options, error) {
 	if o.Timeout < 0 {
 		return o, fmt.Errorf("timeout %v: must not be negative", o.Timeout)
@@ -83,7 +87,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxSizeBytes == 0 {
 		o.MaxSizeBytes = DefaultMaxSizeBytes
 	}
-	if strconv.IntSize == 32 && o.MaxSizeBytes > MaxSizeBytes32 {
+	if intSize == 32 && o.MaxSizeBytes > MaxSizeBytes32 {
 		return o, fmt.Errorf("max size %d: above %d, the limit on 32-bit platforms", o.MaxSizeBytes, MaxSizeBytes32)
 	}
 	if o.MaxDeadLetters < 0 {
