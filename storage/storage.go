@@ -183,18 +183,19 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) SchemaVersion() int { return db.schema }
 
 // Check walks every page of the file and reports inconsistencies, wrapped in
-// ErrCorrupt. It reads the whole file: run it as a maintenance command, not
-// on every start.
+// ErrCorrupt. It reads the whole file and holds the write lock meanwhile
+// (bbolt's check is only safe against concurrent writers inside a write
+// transaction, which it rolls back): run it as a maintenance command, not on
+// every start.
 func (db *DB) Check() error {
-	var errs []error
-	err := db.view(func(tx *bolt.Tx) error {
-		for e := range tx.Check() {
-			errs = append(errs, e)
-		}
-		return nil
-	})
+	tx, err := db.bolt.Begin(true)
 	if err != nil {
-		return fmt.Errorf("check %s: %w", db.path, err)
+		return fmt.Errorf("check %s: %w", db.path, mapTxError(err))
+	}
+	defer func() { _ = tx.Rollback() }()
+	var errs []error
+	for e := range tx.Check() {
+		errs = append(errs, e)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("check %s: %w: %w", db.path, ErrCorrupt, errors.Join(errs...))
