@@ -8,16 +8,36 @@ import (
 	"time"
 )
 
-// Anomaly is one day or reading interval whose use is unusual.
+// Anomaly is one unusual event in a meter's use: a day, a reading interval or
+// a run of days, reported once however many days it covers.
 type Anomaly struct {
-	Date        time.Time // first day of the judged day or interval
-	Days        int       // length of the judged interval in days (1 for a day)
-	Consumption float64   // use per day over the interval
-	Expected    float64   // expected use per day: the median of the judged (positive) values
-	Score       float64   // strength: |z| of the strongest z test that fired (global or rolling)
-	Tests       []string  // tests that fired, e.g. "zscore", "iqr", "rolling"
-	Kind        string    // "spike" (above Expected) or "drop" (below)
+	Date        time.Time // first day of the event
+	Days        int       // length of the event in days (1 for a day)
+	Consumption float64   // use per day over the event (typo: the ignored reading)
+	Expected    float64   // expected use per day (typo: the register expected at that time)
+	Score       float64   // strength; for consensus |z| of the strongest z test, see MethodProfile
+	Tests       []string  // tests or rules that fired, e.g. "zscore", "iqr", "rolling"
+	Kind        string    // AnomalySpike, AnomalyDrop, AnomalyStuck, AnomalyLevelShift, AnomalyLeak or AnomalyTypo
+	Evidence    string    // what was judged: EvidenceMeasured, EvidenceInterval, EvidenceNight or EvidenceReading
 }
+
+// Anomaly kinds.
+const (
+	AnomalySpike      = "spike"       // use far above expected
+	AnomalyDrop       = "drop"        // use far below expected (consensus only)
+	AnomalyStuck      = "stuck"       // register unchanged for days while use was expected
+	AnomalyLevelShift = "level_shift" // use changed to a new level and stayed there
+	AnomalyLeak       = "leak"        // use that never stops: no dry night (or day) for days
+	AnomalyTypo       = "typo"        // one reading off in both directions, ignored
+)
+
+// Evidence of an anomaly.
+const (
+	EvidenceMeasured = "measured" // days whose both midnights were read
+	EvidenceInterval = "interval" // one value over the days between two readings
+	EvidenceNight    = "night"    // sub-daily readings at night
+	EvidenceReading  = "reading"  // a single reading
+)
 
 // Anomaly methods.
 const (
@@ -25,20 +45,25 @@ const (
 	// when at least two of the global z-score, the IQR fence and the rolling
 	// z-score flag it.
 	MethodConsensus = "consensus"
+	// MethodProfile judges each value against an expected value from the
+	// meter's learned profile and local level, with noise that knows the
+	// evidence, and reports the kinds spike, stuck, level_shift, leak and
+	// typo, one anomaly per event (see detect.go).
+	MethodProfile = "profile"
 )
 
 // AnomalyOptions select and tune anomaly detection.
 type AnomalyOptions struct {
-	Method string // "consensus" (default): spec §6 with the W-11 fixes
+	Method string // MethodProfile (default when empty) or MethodConsensus
 }
 
 // Validate reports an unknown Method (wrapping ErrUnknownMethod).
 func (o AnomalyOptions) Validate() error {
 	switch o.Method {
-	case "", MethodConsensus:
+	case "", MethodProfile, MethodConsensus:
 		return nil
 	}
-	return fmt.Errorf("%w %q (want %q)", ErrUnknownMethod, o.Method, MethodConsensus)
+	return fmt.Errorf("%w %q (want %q or %q)", ErrUnknownMethod, o.Method, MethodProfile, MethodConsensus)
 }
 
 // Consensus parameters, as spec §6.
@@ -61,6 +86,14 @@ type sample struct {
 	date  time.Time
 	days  int
 	value float64
+	src   *judgeSource // the meter the value comes from, shared by its samples
+}
+
+// judgeSource is what a method beyond the values themselves may look at:
+// the meter's daily series and, for a physical meter, its usable readings.
+type judgeSource struct {
+	days []Day
+	rs   []Reading
 }
 
 // DetectAnomalies finds unusual use in a meter's daily series, judged on what
@@ -92,8 +125,10 @@ func DetectAnomalies(days []Day, readings []Reading, opt AnomalyOptions) []Anoma
 // judged is shared by every method; a new method adds a case here.
 func detect(s []sample, opt AnomalyOptions) []Anomaly {
 	switch opt.Method {
-	case "", MethodConsensus:
+	case MethodConsensus:
 		return consensus(s)
+	case "", MethodProfile:
+		return profileAnomalies(s)
 	}
 	return nil
 }
@@ -101,10 +136,11 @@ func detect(s []sample, opt AnomalyOptions) []Anomaly {
 // detectMasked is DetectAnomalies for derived meters: the days with
 // judge[i] set are the values.
 func detectMasked(days []Day, judge []bool, opt AnomalyOptions) []Anomaly {
+	src := &judgeSource{days: days}
 	s := make([]sample, 0, len(days))
 	for i, d := range days {
 		if judge[i] && judgeable(d) {
-			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
+			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption, src: src})
 		}
 	}
 	return detect(s, opt)
@@ -119,6 +155,15 @@ func judgeable(d Day) bool {
 // meters combine: a sparsely read meter has no such day, its days being
 // interpolated inside intervals. rs are its usableReadings.
 func judgedValues(days []Day, rs []Reading) ([]sample, []bool) {
+	s, mask := judgedSamples(days, rs)
+	src := &judgeSource{days: days, rs: rs}
+	for i := range s {
+		s[i].src = src
+	}
+	return s, mask
+}
+
+func judgedSamples(days []Day, rs []Reading) ([]sample, []bool) {
 	mask := make([]bool, len(days))
 	switch {
 	case len(rs) < 2:
@@ -310,12 +355,16 @@ func consensus(s []sample) []Anomaly {
 		if len(tests) < 2 {
 			continue
 		}
-		kind := "spike"
+		kind := AnomalySpike
 		if v.value < expected {
-			kind = "drop"
+			kind = AnomalyDrop
+		}
+		evidence := EvidenceMeasured
+		if v.days > 1 {
+			evidence = EvidenceInterval
 		}
 		out = append(out, Anomaly{Date: v.date, Days: v.days, Consumption: v.value,
-			Expected: expected, Score: score, Tests: tests, Kind: kind})
+			Expected: expected, Score: score, Tests: tests, Kind: kind, Evidence: evidence})
 	}
 	return out
 }

@@ -35,7 +35,7 @@ func TestDetectAnomaliesI5(t *testing.T) {
 	use := repeat(2, 100)
 	use[30], use[70] = 20, 25
 	days := fromUse(date(2024, 1, 1), use...)
-	got := processing.DetectAnomalies(days, nil, processing.AnomalyOptions{})
+	got := processing.DetectAnomalies(days, nil, processing.AnomalyOptions{Method: processing.MethodConsensus})
 	want := []struct {
 		idx   int
 		v, z  float64
@@ -112,7 +112,7 @@ func TestDetectAnomaliesIntervals(t *testing.T) {
 	for i := range days {
 		days[i].Quality = processing.QualityInterpolated
 	}
-	got := processing.DetectAnomalies(days, rs, processing.AnomalyOptions{})
+	got := processing.DetectAnomalies(days, rs, processing.AnomalyOptions{Method: processing.MethodConsensus})
 	if len(got) != 1 {
 		t.Fatalf("DetectAnomalies = %+v, want one interval", got)
 	}
@@ -148,7 +148,7 @@ func TestDetectAnomaliesDailyMeterSkipsGaps(t *testing.T) {
 	days[100].Quality = processing.QualityExtrapolated
 	days[110].Consumption = math.NaN()
 	days[110].Quality = processing.QualityUnknown
-	got := processing.DetectAnomalies(days, rs, processing.AnomalyOptions{})
+	got := processing.DetectAnomalies(days, rs, processing.AnomalyOptions{Method: processing.MethodConsensus})
 	if len(got) != 1 || !got[0].Date.Equal(days[80].Date) {
 		t.Errorf("DetectAnomalies = %+v, want only day 80", got)
 	}
@@ -157,7 +157,7 @@ func TestDetectAnomaliesDailyMeterSkipsGaps(t *testing.T) {
 func TestDetectAnomaliesTooFew(t *testing.T) {
 	use := repeat(2, 59)
 	use[30] = 50
-	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{}); got != nil {
+	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{Method: processing.MethodConsensus}); got != nil {
 		t.Errorf("59 values: %+v, want none (spec: at least 60)", got)
 	}
 	use = repeat(0, 100)
@@ -165,7 +165,7 @@ func TestDetectAnomaliesTooFew(t *testing.T) {
 		use[i*3] = 2
 	}
 	use[60] = 50
-	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{}); got != nil {
+	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{Method: processing.MethodConsensus}); got != nil {
 		t.Errorf("30 positive values: %+v, want none (spec: at least 30 positive)", got)
 	}
 	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), repeat(2, 100)...), nil, processing.AnomalyOptions{Method: "magic"}); got != nil {

@@ -1,0 +1,681 @@
+package processing
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Parameters of MethodProfile. The thresholds are round numbers checked on
+// the real series of cmd/anomalybench; they are not fitted to any one meter.
+const (
+	pmMinValues      = 20     // fewer judged values: no detection
+	pmMinSpanDays    = 60     // judged values spanning fewer days: no detection
+	pmLevelDays      = 14     // local level: median of the values within ±14 days…
+	pmLevelIntervals = 3      // …or ±3 median reading intervals, whichever is longer
+	pmScaleDays      = 60     // noise scale: MAD of the residuals within ±60 days…
+	pmScaleIntervals = 8      // …or ±8 median reading intervals
+	pmMinNeighbours  = 4      // fewer values around: the value is not judged
+	pmRelFloor       = 0.05   // the noise scale is at least 5 % of the expected use…
+	pmTypicalFloor   = 0.02   // …and 2 % of the meter's typical positive use per day
+	madScale         = 1.4826 // MAD to standard deviation of a normal distribution
+	iqrScale         = 1.349  // interquartile range to standard deviation
+
+	spikeZ     = 6.0 // a spike is ≥ 6 noise scales above expected…
+	spikeRatio = 2.0 // …and at least twice the expected use
+
+	stuckMinDays      = 4   // a stuck register shows no change for ≥ 4 days…
+	stuckContextDays  = 28  // …while in the 28 days on either side
+	stuckMaxZeroShare = 0.1 // at most 10 % of the days had no use…
+	stuckCatchUp      = 0.5 // …and the next value catches up ≥ half the missed use
+	stuckMinContext   = 7   // days of context needed on one side at least
+
+	shiftDays   = 28   // level shift: medians of the 28 days before and after…
+	shiftCover  = 0.6  // …each window covered by values for ≥ 60 % of its days
+	shiftZ      = 6.0  // …differ by ≥ 6 standard errors…
+	shiftRatio  = 1.35 // …and by a factor of at least 1.35
+	shiftOffset = 0.05 // share of the typical level added to both medians before the ratio
+
+	leakMinRun      = 3   // a leak is ≥ 3 consecutive nights (days) with use…
+	leakMaxRun      = 45  // …ending within 45 (longer runs are seasons, not leaks) or still going on
+	leakContext     = 30  // …where in the 30 nights (days) around
+	leakMinDryShare = 0.8 // …at least 80 % were dry
+	leakMinContext  = 10  // nights (days) of context needed
+	leakSeasonRatio = 1.5 // daily rule: skip runs the profile expects to use 1.5 × more
+	nightHours      = 6   // a night is 00:00–06:00 local time
+	nightMaxGap     = 2   // hours; longer reading gaps say nothing about a night
+	nightMinPairs   = 3   // readings pairs needed to judge a night
+	nightMinShare   = 0.5 // share of days with judged nights to use the night rule
+)
+
+// pmValue is one judged value with what the profile method knows about it.
+type pmValue struct {
+	date   time.Time
+	dn, k  int     // first civil day and length in days
+	v      float64 // use per day
+	inten  float64 // mean profile intensity over the days
+	u      float64 // v / inten: use on the profile's scale
+	level  float64 // local level on the profile's scale (NaN: not judged)
+	exp    float64 // expected use per day
+	sigma  float64 // noise of one day's use
+	masked bool    // part of a stuck or leak event: not a neighbour, not judged again
+}
+
+func (p *pmValue) end() int { return p.dn + p.k }
+
+func (p *pmValue) evidence() string {
+	if p.k > 1 {
+		return EvidenceInterval
+	}
+	return EvidenceMeasured
+}
+
+// profileAnomalies is MethodProfile. The values to judge are chosen as for
+// every method (a day of a meter read daily, an interval of a sparse one),
+// after ignoring typo readings, which become anomalies of their own. Each
+// value's expected use is the meter's local level (a median of the values
+// around it, on the scale of the meter's learned profile) times its profile
+// intensity, so a seasonal meter is judged against its season. Its noise is
+// the robust scale (MAD) of one day's residuals around it; a value over k
+// days is one value whose noise is that divided by √k, and interpolated days
+// inside it are never judged one by one.
+//
+// Kinds, in the order they are looked for (days of an event found earlier
+// take no part in the later rules):
+//   - typo: a reading off in both directions, as BuildDaily ignores it;
+//     Score is how many of its neighbours' intervals of use it is off;
+//   - stuck: no use for ≥ 4 days of a meter that had no use on at most 10 %
+//     of the 28 days on either side, ended by a value that catches up at
+//     least half of the missed use (or still going on at the end); Days
+//     include the catching-up value; Score is the missed use in noise scales;
+//   - leak: with sub-daily readings, ≥ 3 consecutive nights whose lowest
+//     use rate never reached zero, of a meter dry on ≥ 80 % of the 30 nights
+//     around; without them the same on days; Score is −log10 of the chance
+//     of so many wet nights in a row;
+//   - spike: use ≥ 6 noise scales above expected and at least twice it;
+//     consecutive spike values are one event; Score is the largest z;
+//   - level_shift: the medians of the 28 days before and after a day differ
+//     by ≥ 6 standard errors and a factor of 1.35; one event per change;
+//     Days is the window after it; Score is |z|.
+//
+// Zero use is never a spike and never alarms on its own: only the stuck
+// rule looks at it, and only against a meter that almost always uses.
+func profileAnomalies(s []sample) []Anomaly {
+	if len(s) == 0 || s[0].src == nil || len(s[0].src.days) == 0 {
+		return nil
+	}
+	src := s[0].src
+	loc := src.days[0].Date.Location()
+	var out []Anomaly
+	rs := src.rs
+	if len(rs) >= 3 {
+		clean, events := dropTypos(slices.Clone(rs), nil, loc)
+		if len(events) > 0 {
+			out = append(out, typoAnomalies(rs, clean, events, loc)...)
+			s, _ = judgedSamples(src.days, clean)
+		}
+		rs = clean
+	}
+	vs := newPMValues(s, learnAnomalyProfile(src.days, rs, loc), loc)
+	if len(vs) < pmMinValues || vs[len(vs)-1].end()-vs[0].dn < pmMinSpanDays {
+		return out
+	}
+	typical := typicalUse(vs)
+	if !(typical > 0) {
+		return out
+	}
+	medK := medianDays(vs)
+	out = append(out, stuckRuns(vs, medK)...)
+	out = append(out, leaks(vs, rs, loc)...)
+	localLevels(vs, medK, typical)
+	out = append(out, spikes(vs)...)
+	out = append(out, levelShifts(vs, typical)...)
+	slices.SortStableFunc(out, func(a, b Anomaly) int { return a.Date.Compare(b.Date) })
+	return out
+}
+
+// learnAnomalyProfile learns the meter's shape of use without the smooth
+// level through its readings: that level follows every reading, anomalies
+// included, while the anomalies are to be judged against the shape.
+func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location) *Profile {
+	opt := ProfileOptions{Location: loc, NoSmooth: true}
+	if len(rs) >= 2 {
+		return LearnProfile(rs, opt)
+	}
+	// Derived meters: a register summed from their known days.
+	pseudo := make([]Reading, 0, len(days)+1)
+	c := 0.0
+	for _, d := range days {
+		if math.IsNaN(d.Consumption) || d.Quality == QualityUnknown {
+			continue
+		}
+		pseudo = append(pseudo, Reading{Time: d.Date, Value: c})
+		c += max(d.Consumption, 0)
+	}
+	if n := len(pseudo); n > 0 {
+		last := days[len(days)-1].Date
+		if last.After(pseudo[n-1].Time) {
+			pseudo = append(pseudo, Reading{Time: last, Value: c})
+		}
+	}
+	return LearnProfile(pseudo, opt)
+}
+
+func newPMValues(s []sample, prof *Profile, loc *time.Location) []pmValue {
+	vs := make([]pmValue, 0, len(s))
+	for _, x := range s {
+		if math.IsNaN(x.value) || math.IsInf(x.value, 0) || x.days < 1 {
+			continue
+		}
+		p := pmValue{date: x.date, dn: dateOf(x.date), k: x.days, v: x.value, inten: 1, level: math.NaN()}
+		if !prof.Linear() {
+			sum := 0.0
+			for i := range p.k {
+				sum += prof.Intensity(midnight(p.dn+i, loc))
+			}
+			p.inten = math.Max(sum/float64(p.k), intensityFloor)
+		}
+		p.u = p.v / p.inten
+		vs = append(vs, p)
+	}
+	slices.SortStableFunc(vs, func(a, b pmValue) int { return a.dn - b.dn })
+	return vs
+}
+
+// typicalUse is the median positive use per day, weighted by days.
+func typicalUse(vs []pmValue) float64 {
+	xs := make([]wv, 0, len(vs))
+	for _, p := range vs {
+		if p.v > 0 {
+			xs = append(xs, wv{p.v, float64(p.k)})
+		}
+	}
+	return weightedMedian(xs)
+}
+
+func medianDays(vs []pmValue) int {
+	ks := make([]int, len(vs))
+	for i, p := range vs {
+		ks[i] = p.k
+	}
+	slices.Sort(ks)
+	return ks[len(ks)/2]
+}
+
+// wv is a value with a weight.
+type wv struct{ x, w float64 }
+
+// weightedMedian sorts xs and returns the value at half the total weight
+// (NaN when empty).
+func weightedMedian(xs []wv) float64 { return weightedQuantile(xs, 0.5) }
+
+// weightedQuantile sorts xs and returns the value at share p of the total
+// weight, the midpoint when p falls exactly between two values (NaN when
+// empty).
+func weightedQuantile(xs []wv, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	sort.Slice(xs, func(i, j int) bool { return xs[i].x < xs[j].x })
+	total := 0.0
+	for _, x := range xs {
+		total += x.w
+	}
+	acc := 0.0
+	for i, x := range xs {
+		acc += x.w
+		if acc > p*total {
+			return x.x
+		}
+		if acc == p*total && i+1 < len(xs) {
+			return (x.x + xs[i+1].x) / 2
+		}
+	}
+	return xs[len(xs)-1].x
+}
+
+// window returns the index range [lo, hi) of the values whose days lie
+// within [from, to).
+func window(vs []pmValue, from, to int) (int, int) {
+	lo := sort.Search(len(vs), func(i int) bool { return vs[i].dn >= from })
+	hi := sort.Search(len(vs), func(i int) bool { return vs[i].dn >= to })
+	for hi > lo && vs[hi-1].end() > to {
+		hi--
+	}
+	return lo, hi
+}
+
+// stuckRuns finds registers that stood still (see profileAnomalies) and masks
+// their values.
+func stuckRuns(vs []pmValue, medK int) []Anomaly {
+	var out []Anomaly
+	ctx := max(stuckContextDays, 2*medK)
+	for i := 0; i < len(vs); {
+		if vs[i].v > 0 {
+			i++
+			continue
+		}
+		j := i + 1 // vs[i:j] is a run of contiguous values without use
+		for j < len(vs) && !(vs[j].v > 0) && vs[j].dn == vs[j-1].end() {
+			j++
+		}
+		start, end := vs[i].dn, vs[j-1].end()
+		next := -1 // the value that may catch up
+		if j < len(vs) && vs[j].dn == end {
+			next = j
+		}
+		atEnd := j == len(vs)
+		if a, ok := stuckEvent(vs, i, j, next, atEnd, ctx); ok && end-start >= stuckMinDays {
+			out = append(out, a)
+			last := j
+			if next >= 0 {
+				last = next + 1
+			}
+			for m := i; m < last; m++ {
+				vs[m].masked = true
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+func stuckEvent(vs []pmValue, i, j, next int, atEnd bool, ctx int) (Anomaly, bool) {
+	start, end := vs[i].dn, vs[j-1].end()
+	after := end
+	if next >= 0 {
+		after = vs[next].end()
+	}
+	var us []wv
+	zero, days := 0.0, 0.0
+	add := func(lo, hi int) {
+		for _, p := range vs[lo:hi] {
+			us = append(us, wv{p.u, float64(p.k)})
+			days += float64(p.k)
+			if !(p.v > 0) {
+				zero += float64(p.k)
+			}
+		}
+	}
+	blo, bhi := window(vs, start-ctx, start)
+	alo, ahi := window(vs, after, after+ctx)
+	add(blo, bhi)
+	add(alo, ahi)
+	if days < stuckMinContext || zero > stuckMaxZeroShare*days {
+		return Anomaly{}, false
+	}
+	level := weightedMedian(us)
+	missed := 0.0
+	for _, p := range vs[i:j] {
+		missed += level * p.inten * float64(p.k)
+	}
+	if !(missed > 0) {
+		return Anomaly{}, false
+	}
+	// The noise of the context around its level, for the score.
+	devs := make([]wv, 0, len(us))
+	for _, x := range us {
+		devs = append(devs, wv{math.Abs(x.x-level) * math.Sqrt(x.w), 1})
+	}
+	sigma := math.Max(madScale*weightedMedian(devs), pmRelFloor*level) * vs[i].inten
+	a := Anomaly{
+		Date: vs[i].date, Days: end - start, Consumption: 0, Expected: missed / float64(end-start),
+		Tests: []string{"zero_run"}, Kind: AnomalyStuck, Evidence: vs[i].evidence(),
+	}
+	if sigma > 0 {
+		a.Score = missed / (sigma * math.Sqrt(float64(end-start)))
+	}
+	switch {
+	case next >= 0:
+		p := vs[next]
+		excess := (p.v - level*p.inten) * float64(p.k)
+		if excess < stuckCatchUp*missed {
+			return Anomaly{}, false
+		}
+		a.Days = p.end() - start
+		a.Consumption = p.v * float64(p.k) / float64(a.Days)
+		a.Tests = append(a.Tests, "catch_up")
+	case !atEnd:
+		return Anomaly{}, false // a gap in the data: nothing says the register stood still
+	}
+	return a, true
+}
+
+// localLevels sets each value's level, expected use and noise scale from
+// the unmasked values around it.
+func localLevels(vs []pmValue, medK int, typical float64) {
+	hl := max(pmLevelDays, pmLevelIntervals*medK)
+	hs := max(pmScaleDays, pmScaleIntervals*medK)
+	buf := make([]wv, 0, 64)
+	for j := range vs {
+		p := &vs[j]
+		lo, hi := window(vs, p.dn-hl, p.end()+hl)
+		buf = buf[:0]
+		for i := lo; i < hi; i++ {
+			if i != j && !vs[i].masked {
+				buf = append(buf, wv{vs[i].u, float64(vs[i].k)})
+			}
+		}
+		if len(buf) < pmMinNeighbours {
+			continue
+		}
+		p.level = weightedMedian(buf)
+		p.exp = p.level * p.inten
+	}
+	for j := range vs {
+		p := &vs[j]
+		if math.IsNaN(p.level) {
+			continue
+		}
+		lo, hi := window(vs, p.dn-hs, p.end()+hs)
+		buf = buf[:0]
+		for i := lo; i < hi; i++ {
+			q := vs[i]
+			if i != j && !q.masked && !math.IsNaN(q.level) {
+				buf = append(buf, wv{(q.v - q.exp) * math.Sqrt(float64(q.k)), 1})
+			}
+		}
+		if len(buf) < pmMinNeighbours {
+			p.level = math.NaN()
+			continue
+		}
+		// The interquartile range, not the MAD: a meter that uses on one day
+		// in three has a median residual of 0 but is not noiseless.
+		iqr := weightedQuantile(buf, 0.75) - weightedQuantile(buf, 0.25)
+		p.sigma = max(iqr/iqrScale, pmRelFloor*p.exp, pmTypicalFloor*typical)
+	}
+}
+
+// spikes flags values far above expected, one event per run of contiguous
+// flagged values.
+func spikes(vs []pmValue) []Anomaly {
+	var out []Anomaly
+	var cur *Anomaly
+	curEnd := 0
+	for j := range vs {
+		p := &vs[j]
+		if p.masked || math.IsNaN(p.level) || !(p.v > 0) {
+			continue
+		}
+		z := (p.v - p.exp) * math.Sqrt(float64(p.k)) / p.sigma
+		if z < spikeZ || p.v < spikeRatio*p.exp {
+			continue
+		}
+		if cur != nil && p.dn == curEnd {
+			total := cur.Consumption*float64(cur.Days) + p.v*float64(p.k)
+			exp := cur.Expected*float64(cur.Days) + p.exp*float64(p.k)
+			cur.Days += p.k
+			cur.Consumption, cur.Expected = total/float64(cur.Days), exp/float64(cur.Days)
+			cur.Score = math.Max(cur.Score, z)
+			if p.k > 1 {
+				cur.Evidence = EvidenceInterval
+			}
+			curEnd = p.end()
+			continue
+		}
+		out = append(out, Anomaly{Date: p.date, Days: p.k, Consumption: p.v, Expected: p.exp, Score: z,
+			Tests: []string{"profile_z"}, Kind: AnomalySpike, Evidence: p.evidence()})
+		cur, curEnd = &out[len(out)-1], p.end()
+	}
+	return out
+}
+
+// levelShifts compares the median use (on the profile's scale) of the days
+// before and after each value's first day; one event per cluster of days
+// where the change is significant, at its strongest day.
+func levelShifts(vs []pmValue, typical float64) []Anomaly {
+	var us []float64
+	for _, p := range vs {
+		if !p.masked {
+			us = append(us, p.u)
+		}
+	}
+	if len(us) == 0 {
+		return nil
+	}
+	slices.Sort(us)
+	offset := shiftOffset * us[len(us)/2]
+	if !(offset > 0) {
+		offset = shiftOffset * typical
+	}
+	type cand struct {
+		j        int
+		z        float64
+		mB, n    float64
+		from, to int // after-window values
+	}
+	var cands []cand
+	var bw, aw, dev []wv
+	for j := range vs {
+		t := vs[j].dn
+		blo, bhi := window(vs, t-shiftDays, t)
+		alo, ahi := window(vs, t, t+shiftDays)
+		collect := func(lo, hi int, dst []wv) ([]wv, float64) {
+			dst = dst[:0]
+			days := 0.0
+			for _, p := range vs[lo:hi] {
+				if !p.masked {
+					dst = append(dst, wv{p.u, float64(p.k)})
+					days += float64(p.k)
+				}
+			}
+			return dst, days
+		}
+		var nB, nA float64
+		bw, nB = collect(blo, bhi, bw)
+		aw, nA = collect(alo, ahi, aw)
+		if nB < shiftCover*shiftDays || nA < shiftCover*shiftDays {
+			continue
+		}
+		mB, mA := weightedMedian(bw), weightedMedian(aw)
+		r := (mA + offset) / (mB + offset)
+		if r < shiftRatio && r > 1/shiftRatio {
+			continue
+		}
+		dev = dev[:0]
+		for _, x := range bw {
+			dev = append(dev, wv{math.Abs(x.x-mB) * math.Sqrt(x.w), 1})
+		}
+		for _, x := range aw {
+			dev = append(dev, wv{math.Abs(x.x-mA) * math.Sqrt(x.w), 1})
+		}
+		sd := max(madScale*weightedMedian(dev), pmRelFloor*math.Max(mA, mB), pmTypicalFloor*offset/shiftOffset)
+		se := 1.2533 * sd * math.Sqrt(1/nB+1/nA)
+		if z := (mA - mB) / se; math.Abs(z) >= shiftZ {
+			cands = append(cands, cand{j: j, z: z, mB: mB, n: nA, from: alo, to: ahi})
+		}
+	}
+	var out []Anomaly
+	for i := 0; i < len(cands); {
+		best := i
+		k := i + 1
+		for k < len(cands) && vs[cands[k].j].dn <= vs[cands[k-1].j].dn+shiftDays/2 &&
+			(cands[k].z > 0) == (cands[i].z > 0) {
+			if math.Abs(cands[k].z) > math.Abs(cands[best].z) {
+				best = k
+			}
+			k++
+		}
+		c := cands[best]
+		p := vs[c.j]
+		use, exp, days := 0.0, 0.0, 0
+		ev := EvidenceMeasured
+		for _, q := range vs[c.from:c.to] {
+			use += q.v * float64(q.k)
+			exp += c.mB * q.inten * float64(q.k)
+			days += q.k
+			if q.k > 1 {
+				ev = EvidenceInterval
+			}
+		}
+		out = append(out, Anomaly{Date: p.date, Days: vs[c.to-1].end() - p.dn,
+			Consumption: use / float64(days), Expected: exp / float64(days), Score: math.Abs(c.z),
+			Tests: []string{"median_shift"}, Kind: AnomalyLevelShift, Evidence: ev})
+		i = k
+	}
+	return out
+}
+
+// typoAnomalies turns dropTypos' events into anomalies: the ignored reading
+// and the register expected at its time from the clean readings around it.
+func typoAnomalies(raw, clean []Reading, events []Event, loc *time.Location) []Anomaly {
+	out := make([]Anomaly, 0, len(events))
+	for _, e := range events {
+		i := sort.Search(len(raw), func(i int) bool { return !raw[i].Time.Before(e.Time) })
+		if i == len(raw) || !raw[i].Time.Equal(e.Time) {
+			continue
+		}
+		j := sort.Search(len(clean), func(i int) bool { return clean[i].Time.After(e.Time) })
+		if j == 0 || j == len(clean) {
+			continue
+		}
+		a, b := clean[j-1], clean[j]
+		f := float64(e.Time.Sub(a.Time)) / float64(b.Time.Sub(a.Time))
+		exp := a.Value + f*(b.Value-a.Value)
+		score := math.Inf(1)
+		if d := b.Value - a.Value; d > 0 {
+			score = math.Abs(raw[i].Value-exp) / d
+		}
+		out = append(out, Anomaly{Date: midnight(dayIn(e.Time, loc), loc), Days: 1,
+			Consumption: raw[i].Value, Expected: exp, Score: score,
+			Tests: []string{"reading_order"}, Kind: AnomalyTypo, Evidence: EvidenceReading})
+	}
+	return out
+}
+
+// leakUnit is one night (or day) for the leak rule.
+type leakUnit struct {
+	dn    int
+	dry   bool    // use stopped at some point
+	floor float64 // lowest use rate per day
+	inten float64
+}
+
+// leaks finds runs of nights (with sub-daily readings) or days (without)
+// where use never stopped, of a meter that is normally dry, and masks the
+// values they cover.
+func leaks(vs []pmValue, rs []Reading, loc *time.Location) []Anomaly {
+	units, ev := nightUnits(vs, rs, loc), EvidenceNight
+	if units == nil {
+		ev = EvidenceMeasured
+		for _, p := range vs {
+			if p.k == 1 {
+				units = append(units, leakUnit{dn: p.dn, dry: !(p.v > 0), floor: p.v, inten: p.inten})
+			}
+		}
+		if len(units) < len(vs)/2 {
+			return nil
+		}
+	}
+	var out []Anomaly
+	for i := 0; i < len(units); {
+		if units[i].dry {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(units) && !units[j].dry && units[j].dn == units[j-1].dn+1 {
+			j++
+		}
+		n := j - i
+		ended := j < len(units) && units[j].dn == units[j-1].dn+1 // followed by a dry unit
+		if n >= leakMinRun && ((ended && n <= leakMaxRun) || j == len(units)) {
+			if a, ok := leakEvent(units, i, j, ev, loc); ok {
+				out = append(out, a)
+				for m := range vs {
+					if vs[m].end() > units[i].dn && vs[m].dn <= units[j-1].dn {
+						vs[m].masked = true
+					}
+				}
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+func leakEvent(units []leakUnit, i, j int, ev string, loc *time.Location) (Anomaly, bool) {
+	start, end := units[i].dn, units[j-1].dn+1
+	dry, total, ctxInten := 0.0, 0.0, 0.0
+	lo := sort.Search(len(units), func(k int) bool { return units[k].dn >= start-leakContext })
+	for k := lo; k < len(units) && units[k].dn < end+leakContext; k++ {
+		if k >= i && k < j {
+			continue
+		}
+		total++
+		ctxInten += units[k].inten
+		if units[k].dry {
+			dry++
+		}
+	}
+	if total < leakMinContext || dry < leakMinDryShare*total {
+		return Anomaly{}, false
+	}
+	floor, runInten := math.Inf(1), 0.0
+	for _, u := range units[i:j] {
+		floor = math.Min(floor, u.floor)
+		runInten += u.inten
+	}
+	if ev == EvidenceMeasured && runInten/float64(j-i) > leakSeasonRatio*ctxInten/total {
+		return Anomaly{}, false // the season, not a leak
+	}
+	wet := math.Max(1-dry/total, 1/(total+1))
+	return Anomaly{
+		Date: midnight(start, loc), Days: end - start, Consumption: floor, Expected: 0,
+		Score: -float64(j-i) * math.Log10(wet), Tests: []string{"never_dry"}, Kind: AnomalyLeak, Evidence: ev,
+	}, true
+}
+
+// nightUnits returns the meter's judged nights when most of its days have
+// one, or nil. A night is judged from the readings pairs at most nightMaxGap
+// hours apart within 00:00–06:00; it is dry when one of them shows no use,
+// and its floor is the lowest rate, per day.
+func nightUnits(vs []pmValue, rs []Reading, loc *time.Location) []leakUnit {
+	if len(rs) < 2 || len(vs) == 0 {
+		return nil
+	}
+	span := dayIn(rs[len(rs)-1].Time, loc) - dayIn(rs[0].Time, loc) + 1
+	inten := make(map[int]float64, len(vs))
+	for _, p := range vs {
+		for d := p.dn; d < p.end(); d++ {
+			inten[d] = p.inten
+		}
+	}
+	var units []leakUnit
+	maxGap := time.Duration(nightMaxGap * float64(time.Hour))
+	for i := 0; i+1 < len(rs); {
+		dn := dayIn(rs[i].Time, loc)
+		from := midnight(dn, loc)
+		to := from.Add(nightHours * time.Hour)
+		pairs, dry, floor := 0, false, math.Inf(1)
+		k := i
+		for ; k+1 < len(rs) && dayIn(rs[k].Time, loc) == dn; k++ {
+			a, b := rs[k], rs[k+1]
+			if a.Time.Before(from) || b.Time.After(to) || b.Time.Sub(a.Time) > maxGap {
+				continue
+			}
+			pairs++
+			rate := (b.Value - a.Value) / b.Time.Sub(a.Time).Hours() * 24
+			floor = math.Min(floor, rate)
+			if !(b.Value > a.Value) {
+				dry = true
+			}
+		}
+		if pairs >= nightMinPairs {
+			in, ok := inten[dn]
+			if !ok {
+				in = 1
+			}
+			units = append(units, leakUnit{dn: dn, dry: dry, floor: floor, inten: in})
+		}
+		if k == i {
+			k++
+		}
+		i = k
+	}
+	if float64(len(units)) < nightMinShare*float64(span) {
+		return nil
+	}
+	return units
+}
