@@ -3,7 +3,9 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -187,12 +189,21 @@ func (db *DB) SchemaVersion() int { return db.schema }
 // (bbolt's check is only safe against concurrent writers inside a write
 // transaction, which it rolls back): run it as a maintenance command, not on
 // every start.
-func (db *DB) Check() error {
+func (db *DB) Check() (err error) {
+	defer guard(&err)()
 	tx, err := db.bolt.Begin(true)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", db.path, mapTxError(err))
 	}
 	defer func() { _ = tx.Rollback() }()
+	// bbolt's Check runs in a goroutine of its own, where a damaged page
+	// panics beyond our recover; reading every key and value first, here,
+	// turns such a page into an error.
+	if err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		return touch(b)
+	}); err != nil {
+		return fmt.Errorf("check %s: %w", db.path, err)
+	}
 	var errs []error
 	for e := range tx.Check() {
 		errs = append(errs, e)
@@ -203,13 +214,43 @@ func (db *DB) Check() error {
 	return nil
 }
 
-// view and update run bbolt transactions and translate bbolt's closed error.
-func (db *DB) view(fn func(*bolt.Tx) error) error {
+// touch reads every key and value of b and its nested buckets.
+func touch(b *bolt.Bucket) error {
+	h := crc32.NewIEEE()
+	return b.ForEach(func(k, v []byte) error {
+		h.Write(k)
+		if v == nil {
+			return touch(b.Bucket(k))
+		}
+		h.Write(v)
+		return nil
+	})
+}
+
+// view and update run bbolt transactions, translate bbolt's closed error and
+// turn a panic or memory fault on a damaged page into ErrCorrupt, so that
+// bit rot inside the file costs an error, not a crash loop. bbolt rolls the
+// transaction back before the panic reaches us.
+func (db *DB) view(fn func(*bolt.Tx) error) (err error) {
+	defer guard(&err)()
 	return mapTxError(db.bolt.View(fn))
 }
 
-func (db *DB) update(fn func(*bolt.Tx) error) error {
+func (db *DB) update(fn func(*bolt.Tx) error) (err error) {
+	defer guard(&err)()
 	return mapTxError(db.bolt.Update(fn))
+}
+
+// guard makes memory faults in this goroutine panics (bbolt reads a mapped
+// file) and returns the deferred function that recovers them into *err.
+func guard(err *error) func() {
+	old := debug.SetPanicOnFault(true)
+	return func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			*err = fmt.Errorf("%w: bbolt failed on a damaged page: %v", ErrCorrupt, r)
+		}
+	}
 }
 
 func mapTxError(err error) error {
