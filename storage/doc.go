@@ -77,7 +77,9 @@
 // bbolt) or a bbolt file of another program yields [ErrCorrupt] naming the
 // path, and the file is not modified. A zero-length file holds nothing to
 // lose and is initialised like a new one. Damage inside pages that pass these
-// checks (bit rot) is found only by [DB.Check], which reads every page.
+// checks (bit rot) is found by [DB.Check], which reads every page; a method
+// that reaches such a page returns ErrCorrupt, where bbolt alone would panic
+// and crash the agent on every start.
 //
 // # Size and 32-bit platforms
 //
