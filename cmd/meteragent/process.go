@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/meteragent/meteragent/config"
@@ -30,7 +31,7 @@ const dateLayout = "2006-01-02"
 type processFlags struct {
 	configDir, readings, out string
 	from, to, timezone       string
-	verbose                  bool
+	verbose, timings         bool
 }
 
 func runProcess(ctx context.Context, e *env, args []string) error {
@@ -43,6 +44,7 @@ func runProcess(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.to, "to", "", "last `date` (YYYY-MM-DD) of the output, usually today (default: today)")
 	fs.StringVar(&f.timezone, "timezone", "", "IANA time `zone` of the day boundaries and of timestamps without offset (default: the config's timezone)")
 	fs.BoolVar(&f.verbose, "v", false, "list every warning in the summary")
+	fs.BoolVar(&f.timings, "timings", false, "print how long each phase took to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,6 +57,11 @@ func runProcess(ctx context.Context, e *env, args []string) error {
 }
 
 func process(ctx context.Context, e *env, f processFlags) error {
+	ph := phases{now: e.now}
+	if f.timings {
+		defer ph.print(e.stderr)
+	}
+	ph.start()
 	cfg, err := config.Load(f.configDir)
 	if err != nil {
 		return configError(f.configDir, err)
@@ -82,6 +89,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 		to = time.Date(y, m, d, 0, 0, 0, 0, loc)
 	}
 
+	ph.done("config")
 	rf, err := os.Open(f.readings)
 	if err != nil {
 		return err
@@ -109,6 +117,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ph.done("read")
 
 	res, err := processing.Process(house, readings, processing.RunOptions{
 		From:                 from,
@@ -122,6 +131,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ph.done("process")
 
 	outs := []outFile{
 		{dailyFile, func(w *bufio.Writer) { writeDaily(w, res) }},
@@ -131,11 +141,39 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err := writeAtomically(f.out, outs); err != nil {
 		return err
 	}
+	ph.done("write")
 	printSummary(e.stdout, summaryInput{
 		res: res, loc: loc, from: from, to: to, notices: noticeLines(f.configDir, cfg),
 		paths: outPaths(f.out, outs), verbose: f.verbose,
 	})
 	return nil
+}
+
+// phases times the steps of a run for -timings.
+type phases struct {
+	now   func() time.Time
+	last  time.Time
+	names []string
+	took  []time.Duration
+}
+
+func (p *phases) start() { p.last = p.now() }
+
+func (p *phases) done(name string) {
+	t := p.now()
+	p.names = append(p.names, name)
+	p.took = append(p.took, t.Sub(p.last))
+	p.last = t
+}
+
+func (p *phases) print(w io.Writer) {
+	var total time.Duration
+	var sb strings.Builder
+	for i, n := range p.names {
+		fmt.Fprintf(&sb, " %s %s", n, p.took[i].Round(10*time.Microsecond))
+		total += p.took[i]
+	}
+	fmt.Fprintf(w, "timings:%s; total %s\n", sb.String(), total.Round(10*time.Microsecond))
 }
 
 // flagDate parses a YYYY-MM-DD flag as local midnight; empty gives zero.
@@ -240,52 +278,67 @@ func outPaths(dir string, outs []outFile) []string {
 // writeAtomically writes every file to a temporary file in dir, syncs them,
 // and only when all are complete renames them into place: no output is
 // replaced unless all were written, and none is ever seen half-written.
-func writeAtomically(dir string, outs []outFile) (err error) {
+func writeAtomically(dir string, outs []outFile) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
-	tmps := make([]string, 0, len(outs))
-	defer func() {
-		if err != nil {
-			for _, t := range tmps {
+	// Each file is written and synced in its own goroutine: the fsyncs wait
+	// on the disk (tens of milliseconds on an SD card) and so overlap with
+	// each other and with formatting the larger files.
+	tmps := make([]string, len(outs))
+	errs := make([]error, len(outs))
+	var wg sync.WaitGroup
+	for i, o := range outs {
+		wg.Go(func() { tmps[i], errs[i] = writeTemp(dir, o) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, t := range tmps {
+			if t != "" {
 				os.Remove(t)
 			}
 		}
-	}()
-	for _, o := range outs {
-		f, err := os.CreateTemp(dir, "."+o.name+".*.tmp")
-		if err != nil {
-			return fmt.Errorf("write %s: %w", o.name, err)
-		}
-		tmps = append(tmps, f.Name())
-		w := bufio.NewWriterSize(f, 64<<10)
-		o.write(w)
-		err = w.Flush()
-		if err == nil {
-			err = f.Chmod(0o644)
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
-		}
+		return err
 	}
 	for i, o := range outs {
 		if err := os.Rename(tmps[i], filepath.Join(dir, o.name)); err != nil {
+			for _, t := range tmps[i:] {
+				os.Remove(t)
+			}
 			return fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
 		}
 	}
-	tmps = nil
 	// Make the renames themselves durable.
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+// writeTemp writes one output to a synced temporary file in dir and returns
+// its name (also on error, when the file exists, so it can be removed).
+func writeTemp(dir string, o outFile) (string, error) {
+	f, err := os.CreateTemp(dir, "."+o.name+".*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
+	}
+	w := bufio.NewWriterSize(f, 64<<10)
+	o.write(w)
+	err = w.Flush()
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return f.Name(), fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
+	}
+	return f.Name(), nil
 }
 
 // appendNum appends v rounded to 6 decimals without trailing zeros; NaN
