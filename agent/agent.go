@@ -2,10 +2,10 @@
 // readings to the agent, which commits them to durable storage before they
 // are acknowledged, and the processing core recomputes what they change.
 //
-//	 MQTT ─┐                  ┌──────────────┐  dirty meters  ┌────────────┐
-//	 CSV  ─┼─► Ingest.Commit ─► Store (bbolt) ├───────────────► recompute  ├─► Store.PutResult
-//	 …    ─┘   (ack after)    └──────────────┘   debounced    │ processing │
-//	                                           cron (full) ───►└────────────┘
+//	MQTT ─┐                  ┌──────────────┐  dirty meters  ┌────────────┐
+//	CSV  ─┼─► Ingest.Commit ─► Store (bbolt) ├───────────────► recompute  ├─► Store.PutResult
+//	…    ─┘   (ack after)    └──────────────┘   debounced    │ processing │
+//	                                          cron (full) ───►└────────────┘
 //
 // The agent speaks only the domain (package processing). Storage and adapters
 // are reached through the small interfaces declared here; cmd/meteragent wires
