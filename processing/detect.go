@@ -1,6 +1,7 @@
 package processing
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -22,20 +23,25 @@ const (
 	madScale         = 1.4826 // MAD to standard deviation of a normal distribution
 	iqrScale         = 1.349  // interquartile range to standard deviation
 
-	spikeZ     = 6.0 // a spike is ≥ 6 noise scales above expected…
-	spikeRatio = 2.0 // …and at least twice the expected use
+	spikeZ        = 5.0  // a spike is ≥ 5 noise scales above expected…
+	spikeRatio    = 2.0  // …and at least twice the expected use
+	spikeMinShare = 0.25 // …and at least a quarter of a typical day above it
 
-	stuckMinDays      = 4   // a stuck register shows no change for ≥ 4 days…
-	stuckContextDays  = 28  // …while in the 28 days on either side
-	stuckMaxZeroShare = 0.1 // at most 10 % of the days had no use…
-	stuckCatchUp      = 0.5 // …and the next value catches up ≥ half the missed use
-	stuckMinContext   = 7   // days of context needed on one side at least
+	stuckMinDays      = 4    // a stuck register shows no change for ≥ 4 days…
+	stuckContextDays  = 28   // …while in the 28 days on either side
+	stuckMaxZeroShare = 0.1  // at most 10 % of the days had no use…
+	stuckCatchUp      = 0.5  // …and the next value catches up ≥ half the missed use
+	stuckMinContext   = 7    // days of context needed on one side at least
+	stuckCatchUpDays  = 2    // the catching up may spread over the 2 days after the run
+	idleShare         = 0.01 // use below 1 % of the typical day counts as none
 
-	shiftDays   = 28   // level shift: medians of the 28 days before and after…
-	shiftCover  = 0.6  // …each window covered by values for ≥ 60 % of its days
-	shiftZ      = 6.0  // …differ by ≥ 6 standard errors…
-	shiftRatio  = 1.35 // …and by a factor of at least 1.35
-	shiftOffset = 0.05 // share of the typical level added to both medians before the ratio
+	shiftDays      = 28   // level shift: medians of the 28 days before and after…
+	shiftIntervals = 3    // …or 3 median reading intervals, so one interval is never a level
+	shiftCover     = 0.6  // …each window covered by values for ≥ 60 % of its days
+	shiftZ         = 6.0  // …differ by ≥ 6 standard errors…
+	shiftRatio     = 1.35 // …and by a factor of at least 1.35
+	shiftSpread    = 3.0  // …and by 3 times the meter's usual month-to-month change of level
+	shiftOffset    = 0.05 // share of the typical level added to both medians before the ratio
 
 	leakMinRun      = 3   // a leak is ≥ 3 consecutive nights (days) with use…
 	leakMaxRun      = 45  // …ending within 45 (longer runs are seasons, not leaks) or still going on
@@ -93,7 +99,7 @@ func (p *pmValue) evidence() string {
 //     use rate never reached zero, of a meter dry on ≥ 80 % of the 30 nights
 //     around; without them the same on days; Score is −log10 of the chance
 //     of so many wet nights in a row;
-//   - spike: use ≥ 6 noise scales above expected and at least twice it;
+//   - spike: use ≥ 5 noise scales above expected and at least twice it;
 //     consecutive spike values are one event; Score is the largest z;
 //   - level_shift: the medians of the 28 days before and after a day differ
 //     by ≥ 6 standard errors and a factor of 1.35; one event per change;
@@ -126,11 +132,11 @@ func profileAnomalies(s []sample) []Anomaly {
 		return out
 	}
 	medK := medianDays(vs)
-	out = append(out, stuckRuns(vs, medK)...)
+	out = append(out, stuckRuns(vs, medK, typical)...)
 	out = append(out, leaks(vs, rs, loc)...)
 	localLevels(vs, medK, typical)
-	out = append(out, spikes(vs)...)
-	out = append(out, levelShifts(vs, typical)...)
+	out = append(out, spikes(vs, typical)...)
+	out = append(out, levelShifts(vs, medK, typical)...)
 	slices.SortStableFunc(out, func(a, b Anomaly) int { return a.Date.Compare(b.Date) })
 	return out
 }
@@ -211,13 +217,18 @@ type wv struct{ x, w float64 }
 func weightedMedian(xs []wv) float64 { return weightedQuantile(xs, 0.5) }
 
 // weightedQuantile sorts xs and returns the value at share p of the total
-// weight, the midpoint when p falls exactly between two values (NaN when
-// empty).
+// weight (NaN when empty).
 func weightedQuantile(xs []wv, p float64) float64 {
+	slices.SortFunc(xs, func(a, b wv) int { return cmp.Compare(a.x, b.x) })
+	return sortedQuantile(xs, p)
+}
+
+// sortedQuantile is weightedQuantile of xs sorted by x: the midpoint when p
+// falls exactly between two values.
+func sortedQuantile(xs []wv, p float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	sort.Slice(xs, func(i, j int) bool { return xs[i].x < xs[j].x })
 	total := 0.0
 	for _, x := range xs {
 		total += x.w
@@ -247,33 +258,28 @@ func window(vs []pmValue, from, to int) (int, int) {
 }
 
 // stuckRuns finds registers that stood still (see profileAnomalies) and masks
-// their values.
-func stuckRuns(vs []pmValue, medK int) []Anomaly {
+// their values. A day counts as without use below idleShare of the typical
+// day: a register read at 00:04 leaves a few minutes of use on the first
+// day of a stand-still.
+func stuckRuns(vs []pmValue, medK int, typical float64) []Anomaly {
 	var out []Anomaly
 	ctx := max(stuckContextDays, 2*medK)
+	idle := func(p pmValue) bool { return !(p.v > idleShare*typical) }
 	for i := 0; i < len(vs); {
-		if vs[i].v > 0 {
+		if !idle(vs[i]) {
 			i++
 			continue
 		}
 		j := i + 1 // vs[i:j] is a run of contiguous values without use
-		for j < len(vs) && !(vs[j].v > 0) && vs[j].dn == vs[j-1].end() {
+		for j < len(vs) && idle(vs[j]) && vs[j].dn == vs[j-1].end() {
 			j++
 		}
-		start, end := vs[i].dn, vs[j-1].end()
-		next := -1 // the value that may catch up
-		if j < len(vs) && vs[j].dn == end {
-			next = j
-		}
-		atEnd := j == len(vs)
-		if a, ok := stuckEvent(vs, i, j, next, atEnd, ctx); ok && end-start >= stuckMinDays {
-			out = append(out, a)
-			last := j
-			if next >= 0 {
-				last = next + 1
-			}
-			for m := i; m < last; m++ {
-				vs[m].masked = true
+		if vs[j-1].end()-vs[i].dn >= stuckMinDays {
+			if a, ok := stuckEvent(vs, i, j, idle, ctx); ok {
+				out = append(out, a.Anomaly)
+				for m := i; m < a.lastValue; m++ {
+					vs[m].masked = true
+				}
 			}
 		}
 		i = j
@@ -281,11 +287,24 @@ func stuckRuns(vs []pmValue, medK int) []Anomaly {
 	return out
 }
 
-func stuckEvent(vs []pmValue, i, j, next int, atEnd bool, ctx int) (Anomaly, bool) {
+// stuckFound is a stuck event and the index after its last value.
+type stuckFound struct {
+	Anomaly
+	lastValue int
+}
+
+// stuckEvent judges the run vs[i:j] of values without use. The values that
+// may catch up follow it directly, within stuckCatchUpDays (one value at
+// least).
+func stuckEvent(vs []pmValue, i, j int, idle func(pmValue) bool, ctx int) (stuckFound, bool) {
 	start, end := vs[i].dn, vs[j-1].end()
+	c := j
+	for c < len(vs) && vs[c].dn == vs[c-1].end() && (c == j || vs[c].end() <= end+stuckCatchUpDays) {
+		c++
+	}
 	after := end
-	if next >= 0 {
-		after = vs[next].end()
+	if c > j {
+		after = vs[c-1].end()
 	}
 	var us []wv
 	zero, days := 0.0, 0.0
@@ -293,7 +312,7 @@ func stuckEvent(vs []pmValue, i, j, next int, atEnd bool, ctx int) (Anomaly, boo
 		for _, p := range vs[lo:hi] {
 			us = append(us, wv{p.u, float64(p.k)})
 			days += float64(p.k)
-			if !(p.v > 0) {
+			if idle(p) {
 				zero += float64(p.k)
 			}
 		}
@@ -303,15 +322,15 @@ func stuckEvent(vs []pmValue, i, j, next int, atEnd bool, ctx int) (Anomaly, boo
 	add(blo, bhi)
 	add(alo, ahi)
 	if days < stuckMinContext || zero > stuckMaxZeroShare*days {
-		return Anomaly{}, false
+		return stuckFound{}, false
 	}
 	level := weightedMedian(us)
 	missed := 0.0
 	for _, p := range vs[i:j] {
-		missed += level * p.inten * float64(p.k)
+		missed += (level*p.inten - p.v) * float64(p.k)
 	}
 	if !(missed > 0) {
-		return Anomaly{}, false
+		return stuckFound{}, false
 	}
 	// The noise of the context around its level, for the score.
 	devs := make([]wv, 0, len(us))
@@ -319,26 +338,37 @@ func stuckEvent(vs []pmValue, i, j, next int, atEnd bool, ctx int) (Anomaly, boo
 		devs = append(devs, wv{math.Abs(x.x-level) * math.Sqrt(x.w), 1})
 	}
 	sigma := math.Max(madScale*weightedMedian(devs), pmRelFloor*level) * vs[i].inten
-	a := Anomaly{
-		Date: vs[i].date, Days: end - start, Consumption: 0, Expected: missed / float64(end-start),
+	a := stuckFound{Anomaly: Anomaly{
+		Date: vs[i].date, Days: end - start, Expected: missed / float64(end-start),
 		Tests: []string{"zero_run"}, Kind: AnomalyStuck, Evidence: vs[i].evidence(),
+	}, lastValue: j}
+	for _, p := range vs[i:j] {
+		a.Consumption += p.v * float64(p.k) / float64(end-start)
 	}
 	if sigma > 0 {
 		a.Score = missed / (sigma * math.Sqrt(float64(end-start)))
 	}
-	switch {
-	case next >= 0:
-		p := vs[next]
-		excess := (p.v - level*p.inten) * float64(p.k)
-		if excess < stuckCatchUp*missed {
-			return Anomaly{}, false
-		}
-		a.Days = p.end() - start
-		a.Consumption = p.v * float64(p.k) / float64(a.Days)
-		a.Tests = append(a.Tests, "catch_up")
-	case !atEnd:
-		return Anomaly{}, false // a gap in the data: nothing says the register stood still
+	if c == j {
+		// Nothing after the run: still standing at the end of the data.
+		return a, j == len(vs)
 	}
+	// The event ends with the value that completes the catching up.
+	excess, use, caught := 0.0, 0.0, false
+	for m, p := range vs[j:c] {
+		excess += (p.v - level*p.inten) * float64(p.k)
+		use += p.v * float64(p.k)
+		if excess >= stuckCatchUp*missed {
+			c, caught = j+m+1, true
+			break
+		}
+	}
+	if !caught {
+		return stuckFound{}, false
+	}
+	a.Consumption = (a.Consumption*float64(a.Days) + use) / float64(vs[c-1].end()-start)
+	a.Days = vs[c-1].end() - start
+	a.Tests = append(a.Tests, "catch_up")
+	a.lastValue = c
 	return a, true
 }
 
@@ -382,14 +412,15 @@ func localLevels(vs []pmValue, medK int, typical float64) {
 		}
 		// The interquartile range, not the MAD: a meter that uses on one day
 		// in three has a median residual of 0 but is not noiseless.
-		iqr := weightedQuantile(buf, 0.75) - weightedQuantile(buf, 0.25)
+		q75 := weightedQuantile(buf, 0.75)
+		iqr := q75 - sortedQuantile(buf, 0.25)
 		p.sigma = max(iqr/iqrScale, pmRelFloor*p.exp, pmTypicalFloor*typical)
 	}
 }
 
 // spikes flags values far above expected, one event per run of contiguous
 // flagged values.
-func spikes(vs []pmValue) []Anomaly {
+func spikes(vs []pmValue, typical float64) []Anomaly {
 	var out []Anomaly
 	var cur *Anomaly
 	curEnd := 0
@@ -399,7 +430,11 @@ func spikes(vs []pmValue) []Anomaly {
 			continue
 		}
 		z := (p.v - p.exp) * math.Sqrt(float64(p.k)) / p.sigma
-		if z < spikeZ || p.v < spikeRatio*p.exp {
+		// The excess must be at least (spikeRatio−1) expected days in total:
+		// twice the expected use on a day, less per day over an interval;
+		// and a quarter of a typical day when hardly any use is expected
+		// (an empty house running a tap is not worth an alert).
+		if z < spikeZ || (p.v-p.exp)*float64(p.k) < (spikeRatio-1)*max(p.exp, spikeMinShare*typical) {
 			continue
 		}
 		if cur != nil && p.dn == curEnd {
@@ -424,7 +459,8 @@ func spikes(vs []pmValue) []Anomaly {
 // levelShifts compares the median use (on the profile's scale) of the days
 // before and after each value's first day; one event per cluster of days
 // where the change is significant, at its strongest day.
-func levelShifts(vs []pmValue, typical float64) []Anomaly {
+func levelShifts(vs []pmValue, medK int, typical float64) []Anomaly {
+	w := max(shiftDays, shiftIntervals*medK)
 	var us []float64
 	for _, p := range vs {
 		if !p.masked {
@@ -441,16 +477,16 @@ func levelShifts(vs []pmValue, typical float64) []Anomaly {
 	}
 	type cand struct {
 		j        int
-		z        float64
-		mB, n    float64
+		z, r     float64 // z statistic and log ratio of the medians
+		mB       float64
 		from, to int // after-window values
 	}
 	var cands []cand
-	var bw, aw, dev []wv
+	var bw, aw, dev, ratios []wv
 	for j := range vs {
 		t := vs[j].dn
-		blo, bhi := window(vs, t-shiftDays, t)
-		alo, ahi := window(vs, t, t+shiftDays)
+		blo, bhi := window(vs, t-w, t)
+		alo, ahi := window(vs, t, t+w)
 		collect := func(lo, hi int, dst []wv) ([]wv, float64) {
 			dst = dst[:0]
 			days := 0.0
@@ -465,12 +501,13 @@ func levelShifts(vs []pmValue, typical float64) []Anomaly {
 		var nB, nA float64
 		bw, nB = collect(blo, bhi, bw)
 		aw, nA = collect(alo, ahi, aw)
-		if nB < shiftCover*shiftDays || nA < shiftCover*shiftDays {
+		if nB < shiftCover*float64(w) || nA < shiftCover*float64(w) {
 			continue
 		}
 		mB, mA := weightedMedian(bw), weightedMedian(aw)
-		r := (mA + offset) / (mB + offset)
-		if r < shiftRatio && r > 1/shiftRatio {
+		r := math.Log((mA + offset) / (mB + offset))
+		ratios = append(ratios, wv{math.Abs(r), 1})
+		if math.Abs(r) < math.Log(shiftRatio) {
 			continue
 		}
 		dev = dev[:0]
@@ -483,14 +520,19 @@ func levelShifts(vs []pmValue, typical float64) []Anomaly {
 		sd := max(madScale*weightedMedian(dev), pmRelFloor*math.Max(mA, mB), pmTypicalFloor*offset/shiftOffset)
 		se := 1.2533 * sd * math.Sqrt(1/nB+1/nA)
 		if z := (mA - mB) / se; math.Abs(z) >= shiftZ {
-			cands = append(cands, cand{j: j, z: z, mB: mB, n: nA, from: alo, to: ahi})
+			cands = append(cands, cand{j: j, z: z, r: r, mB: mB, from: alo, to: ahi})
 		}
 	}
+	// A heating meter's level swings with the weather from month to month
+	// far more than the profile's average season: only a change well beyond
+	// the meter's usual swings is a shift.
+	usual := madScale * weightedMedian(ratios)
+	cands = slices.DeleteFunc(cands, func(c cand) bool { return math.Abs(c.r) < shiftSpread*usual })
 	var out []Anomaly
 	for i := 0; i < len(cands); {
 		best := i
 		k := i + 1
-		for k < len(cands) && vs[cands[k].j].dn <= vs[cands[k-1].j].dn+shiftDays/2 &&
+		for k < len(cands) && vs[cands[k].j].dn <= vs[cands[k-1].j].dn+w/2 &&
 			(cands[k].z > 0) == (cands[i].z > 0) {
 			if math.Abs(cands[k].z) > math.Abs(cands[best].z) {
 				best = k
