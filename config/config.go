@@ -62,6 +62,12 @@ type Config struct {
 	Workflows  Workflows
 	Logging    Logging
 
+	// The agent's own sections (see agent.go).
+	MQTT    MQTT
+	Storage Storage
+	HTTP    HTTP
+	Agent   Agent
+
 	Meters   []Meter            // in file order
 	Patterns map[string]Pattern // by meter id
 
@@ -186,6 +192,9 @@ type Meter struct {
 	SubtractMeters           []string
 	SubtractMeterConversions map[string]Conversion // by subtracted meter id
 
+	// MQTT is a physical meter's own `mqtt:` block (Meter set to ID), or nil.
+	MQTT *Subscription
+
 	Line int // line of the entry in meters.yaml
 }
 
@@ -239,6 +248,7 @@ func Load(dir string) (*Config, error) {
 		return nil, err
 	}
 	c.Dir = dir
+	c.resolvePaths(dir)
 	return c, nil
 }
 
@@ -270,6 +280,7 @@ func parse(cfgData, metersData, patternsData []byte) (*Config, error) {
 		if tibberMeter != nil {
 			checkTibberMeter(cp, c, tibberMeter)
 		}
+		checkMQTT(cp, mp, c)
 	}
 
 	var errs []error
@@ -312,6 +323,10 @@ func defaults() *Config {
 			TibberSync: TibberSync{Schedule: DefaultTibberSyncSchedule},
 		},
 		Logging:  Logging{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		MQTT:     MQTT{ClientID: DefaultMQTTClientID, MaxInflight: DefaultMQTTMaxInflight},
+		Storage:  Storage{MaxSizeMB: DefaultStorageMaxMB},
+		HTTP:     HTTP{Listen: DefaultHTTPListen},
+		Agent:    Agent{Debounce: DefaultDebounce},
 		Patterns: map[string]Pattern{},
 	}
 }
@@ -349,6 +364,10 @@ func (p *fileParser) parseConfig(root *yaml.Node, c *Config) (tibberMeter *yaml.
 				},
 				"workflows": func(v *yaml.Node, path string) { startYear = p.parseWorkflows(v, path, &c.Workflows) },
 				"logging":   func(v *yaml.Node, path string) { p.parseLogging(v, path, &c.Logging) },
+				"mqtt":      func(v *yaml.Node, path string) { p.parseMQTT(v, path, &c.MQTT) },
+				"storage":   func(v *yaml.Node, path string) { p.parseStorage(v, path, &c.Storage) },
+				"agent":     func(v *yaml.Node, path string) { p.parseAgent(v, path, &c.Agent) },
+				"http":      func(v *yaml.Node, path string) { p.parseHTTP(v, path, &c.HTTP) },
 			},
 			ignored: map[string]string{
 				"meters_config":            unusedNotice + " (meters are read from " + MetersFile + " beside " + ConfigFile + ")",

@@ -44,6 +44,34 @@
 //	  format: text                 # text or json
 //	  file, max_bytes, backup_count          # accepted, not used (Notice)
 //	meters_config, seasonal_patterns_config  # accepted, not used (Notice)
+//	mqtt:                          # meteragent; MQTT ingest
+//	  broker: tcp://localhost:1883 # tcp, mqtt, ssl, tls, mqtts; absent or "": no MQTT
+//	  client_id: meteragent        # fixed: names the persistent session
+//	  username: agent
+//	  password: ${MQTT_PASSWORD}   # ${VAR} from the environment; or password_file
+//	  password_file: mqtt.pass     # first line is the password
+//	  tls: {ca_file, cert_file, key_file, server_name, insecure_skip_verify}
+//	  max_inflight: 1000           # messages held unacknowledged at most
+//	  subscriptions:
+//	    - topic_template: "wmbusmeters/{meter}"  # the meter id is a topic level
+//	      format: wmbusmeters      # number, json, statestream, wmbusmeters, aiontheedge, tasmota
+//	      field: total_m3          # value path (json, wmbusmeters, tasmota: required)
+//	      time_field: timestamp    # time path; "-" = arrival time
+//	      unit: m³                 # unit of the payload value; default the meter's
+//	    - {meter: haupt_strom, topic: "tele/sml/SENSOR", format: tasmota, field: SML.Total_in}
+//	storage:                       # meteragent
+//	  path: meteragent.db          # relative to the config directory; default below
+//	  max_size_mb: 960
+//	http:                          # meteragent; status API and /metrics
+//	  listen: 127.0.0.1:8099       # "" disables it
+//	agent:                         # meteragent
+//	  debounce: 5s                 # seconds, or a duration; wait after new readings
+//
+// The database defaults to /var/lib/meteragent/meteragent.db for the
+// configuration in /etc/meteragent, else meteragent.db beside config.yaml.
+// Relative file paths (password_file, tls files) are relative to the
+// configuration directory. A topic_template subscription covers every
+// physical meter that has no mqtt: block of its own.
 //
 // # meters.yaml
 //
@@ -51,7 +79,9 @@
 // virtual), output_unit (Wh, kWh, MWh, m³ or m3, L) and description.
 //
 //   - physical: installation_date (required), deinstallation_date,
-//     register_size (meteragent: the register wraps to 0 at this value).
+//     register_size (meteragent: the register wraps to 0 at this value),
+//     mqtt (meteragent: {topic, format, field, time_field, unit}, where this
+//     meter's readings arrive; see mqtt.subscriptions).
 //   - master: periods, each with start_date (required), end_date (absent or
 //     9999-12-31: open), composition_type (single or sum), source_meters
 //     (physical or master meters), source_unit (default: output_unit) and

@@ -156,6 +156,7 @@ func (p *fileParser) parseMeter(item *yaml.Node, path string) (Meter, meterNodes
 				}
 				m.RegisterSize = f
 			},
+			"mqtt": func(v *yaml.Node, path string) { p.parseMeterMQTT(v, path, &m) },
 		}},
 		{TypeMaster, map[string]func(*yaml.Node, string){
 			"periods": func(v *yaml.Node, path string) { p.parsePeriods(v, path, &m, &mn) },
