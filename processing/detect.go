@@ -123,6 +123,11 @@ func profileAnomalies(s []sample) []Anomaly {
 		}
 		rs = clean
 	}
+	// Learning the profile is the expensive part: skip it when there are too
+	// few values to judge anyway (newPMValues never adds values).
+	if len(s) < pmMinValues {
+		return out
+	}
 	vs := newPMValues(s, learnAnomalyProfile(src.days, rs, loc), loc)
 	if len(vs) < pmMinValues || vs[len(vs)-1].end()-vs[0].dn < pmMinSpanDays {
 		return out

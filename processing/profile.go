@@ -303,6 +303,38 @@ type profLearner struct {
 	month   []int      // 0..11
 	mdays   []float64  // days in the day's month
 	hddDay  []float64  // heating degree days per day (NaN unknown); nil without temperatures
+
+	// basis and basisPrefix hold the annual Fourier basis per span day and
+	// its prefix sums. They depend only on the calendar, so every candidate
+	// and fold shares them (seasonBasis fills them on first use).
+	basis, basisPrefix [][]float64
+}
+
+// seasonBasis returns the annual Fourier basis (1, cos, sin per harmonic)
+// evaluated on every span day, and its prefix sums.
+func (l *profLearner) seasonBasis() (basis, prefix [][]float64) {
+	if l.basis != nil {
+		return l.basis, l.basisPrefix
+	}
+	nb := 2*harmonics + 1
+	l.basis = make([][]float64, nb)
+	l.basisPrefix = make([][]float64, nb)
+	for k := range nb {
+		b := make([]float64, l.n)
+		for i := range l.n {
+			switch {
+			case k == 0:
+				b[i] = 1
+			case k%2 == 1:
+				b[i] = math.Cos(2 * math.Pi * float64((k+1)/2) * l.doy[i])
+			default:
+				b[i] = math.Sin(2 * math.Pi * float64(k/2) * l.doy[i])
+			}
+		}
+		l.basis[k] = b
+		l.basisPrefix[k] = prefixSums(b)
+	}
+	return l.basis, l.basisPrefix
 }
 
 func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions) *profLearner {
@@ -454,7 +486,11 @@ func (f *profileFit) structuralAt(i int) float64 {
 	l := f.l
 	g := f.weekday[l.wd[i]]
 	if f.cfg.seasonal {
-		g *= f.seasonAt(l.doy[i], l.month[i], l.mdays[i])
+		if f.learned {
+			g *= f.seasonOnSpan(i)
+		} else {
+			g *= f.seasonAt(l.doy[i], l.month[i], l.mdays[i])
+		}
 	}
 	if f.cfg.hdd {
 		g *= f.hddFactor(l.hddDay[i])
@@ -473,6 +509,17 @@ func (f *profileFit) seasonAt(doy float64, month int, mdays float64) float64 {
 	for h := 1; h <= harmonics; h++ {
 		a := 2 * math.Pi * float64(h) * doy
 		v += f.season[2*h-1]*math.Cos(a) + f.season[2*h]*math.Sin(a)
+	}
+	return math.Max(v, 0.05)
+}
+
+// seasonOnSpan is seasonAt of a learned curve for span day i, from the
+// cached basis instead of trigonometry (the same sums in the same order).
+func (f *profileFit) seasonOnSpan(i int) float64 {
+	basis, _ := f.l.seasonBasis()
+	v := f.season[0]
+	for h := 1; h <= harmonics; h++ {
+		v += f.season[2*h-1]*basis[2*h-1][i] + f.season[2*h]*basis[2*h][i]
 	}
 	return math.Max(v, 0.05)
 }
@@ -570,22 +617,7 @@ func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 func (f *profileFit) fitSeason(pts []profPoint) {
 	l := f.l
 	nb := 2*harmonics + 1
-	basis := make([][]float64, nb)
-	prefix := make([][]float64, nb)
-	for k := range nb {
-		basis[k] = make([]float64, l.n)
-		for i := range l.n {
-			switch {
-			case k == 0:
-				basis[k][i] = 1
-			case k%2 == 1:
-				basis[k][i] = math.Cos(2 * math.Pi * float64((k+1)/2) * l.doy[i])
-			default:
-				basis[k][i] = math.Sin(2 * math.Pi * float64(k/2) * l.doy[i])
-			}
-		}
-		prefix[k] = prefixSums(basis[k])
-	}
+	basis, prefix := l.seasonBasis()
 	first, last := pts[0].t, pts[len(pts)-1].t
 	var rows [][]float64
 	var ys []float64
@@ -767,9 +799,21 @@ func (l *profLearner) learnWeekday() bool {
 		return false
 	}
 	sse := func(r float64) float64 {
+		// Most intervals of a meter read daily lie wholly in the week (e = 0)
+		// or the weekend (e = 1): answer those without a logarithm, the
+		// grid search below evaluates this 242 times.
+		logR := math.Log(r)
+		g := func(e float64) float64 {
+			switch e {
+			case 0:
+				return 0
+			case 1:
+				return logR
+			}
+			return math.Log(1 + (r-1)*e)
+		}
 		s := 0.0
 		for _, t := range tr {
-			g := func(e float64) float64 { return math.Log(1 + (r-1)*e) }
 			res := t.y - (g(t.e1) - t.alp*g(t.e0) - (1-t.alp)*g(t.e2))
 			s += t.w * res * res
 		}
