@@ -71,6 +71,37 @@ func meteragentMethod(opt processing.ProfileOptions) method {
 	}
 }
 
+// oracleMethod spreads each interval by the TRUE use smoothed over a centred
+// window of the given days. It is not a method a meter can use (it reads
+// the truth); it bounds what any readings-only method that knows the
+// seasonal shape perfectly, but not the day-to-day weather and occupancy,
+// can reach. The README quotes it to show where the gas target stands.
+func oracleMethod(window int) method {
+	return method{
+		Name: fmt.Sprintf("oracle%d", window),
+		Intensity: func(s *series, _ []processing.Reading) func(day time.Time) float64 {
+			n := len(s.Days)
+			prefix := make([]float64, n+1)
+			for i, d := range s.Days {
+				prefix[i+1] = prefix[i] + max(d.Consumption, 0)
+			}
+			smooth := make(map[int64]float64, n)
+			half := window / 2
+			for i, d := range s.Days {
+				lo, hi := max(0, i-half), min(n, i+half+1)
+				smooth[d.Date.Unix()] = (prefix[hi] - prefix[lo]) / float64(hi-lo)
+			}
+			return func(day time.Time) float64 {
+				v, ok := smooth[localMidnight(day, s.Loc).Unix()]
+				if !ok || !(v > 0) {
+					return 1e-6
+				}
+				return v
+			}
+		},
+	}
+}
+
 // score accumulates the protocol's error sums for one method.
 type score struct {
 	AbsErr, Err, True float64   // Σ|rebuilt − true|, Σ(rebuilt − true), Σ true

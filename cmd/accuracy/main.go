@@ -106,7 +106,8 @@ func bench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	if len(scs) == 0 {
 		return fmt.Errorf("unknown scheme %q (want 7, 14, 30 or 3-45)", cfg.Scheme)
 	}
-	methods := []method{linearMethod, meteragentMethod(processing.ProfileOptions{})}
+	// The oracle column is a reference, not a competitor: see oracleMethod.
+	methods := []method{linearMethod, meteragentMethod(processing.ProfileOptions{}), oracleMethod(31), oracleMethod(91)}
 	start := time.Now()
 	results, err := evaluateAll(ctx, all, scs, cfg.Seed, methods, cfg.Jobs, cfg.PerSeries)
 	if err != nil {
@@ -210,8 +211,8 @@ func signedPct(v float64) string {
 
 // writeTable prints the Markdown table: one row per utility and scheme.
 func writeTable(w io.Writer, results []result, scs []scheme, methods []method) {
-	fmt.Fprintln(w, "| utility | D (days) | series | daily NMAE linear | daily NMAE meteragent | change | bias linear | bias meteragent | monthly error linear | monthly error meteragent |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| utility | D (days) | series | daily NMAE linear | daily NMAE meteragent | change | bias linear | bias meteragent | monthly error linear | monthly error meteragent | oracle 31 d / 91 d change |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, u := range []string{"electricity", "gas", "water"} {
 		for _, sc := range scs {
 			n := 0
@@ -225,10 +226,14 @@ func writeTable(w io.Writer, results []result, scs []scheme, methods []method) {
 			}
 			p := pooled(results, u, sc, len(methods))
 			lin, ma := p[0], p[1]
-			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+			oracle := "–"
+			if len(p) > 3 {
+				oracle = signedPct(p[2].NMAE()/lin.NMAE()-1) + " / " + signedPct(p[3].NMAE()/lin.NMAE()-1)
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				u, sc.Name, n, pct(lin.NMAE()), pct(ma.NMAE()), signedPct(ma.NMAE()/lin.NMAE()-1),
 				signedPct(lin.NMBE()), signedPct(ma.NMBE()),
-				pct(lin.MonthlyMedian()), pct(ma.MonthlyMedian()))
+				pct(lin.MonthlyMedian()), pct(ma.MonthlyMedian()), oracle)
 		}
 	}
 }
