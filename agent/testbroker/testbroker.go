@@ -2,6 +2,10 @@
 // in-process mochi broker for fast cases and a real Mosquitto process for
 // integration tests (restarts with a persistent store, TLS, passwords).
 //
+// It is a test helper for the adapter's tests and cmd/meteragent's
+// end-to-end tests (which is why it is not internal to agent); it imports
+// testing and is not for production code.
+//
 // Mosquitto is found in PATH or /usr/sbin. When it is missing the test is
 // skipped, except under CI=true, where a skipped integration test would hide
 // a gap: there it fails.
