@@ -77,6 +77,9 @@ type Agent struct {
 	lastRun   time.Time
 	lastErr   error
 	recomputs int
+	failures  int
+	lastTook  time.Duration
+	totalTook time.Duration
 }
 
 // New returns an agent over store. Sources are added with AddSource before Run.
@@ -113,15 +116,22 @@ func (a *Agent) AddSource(s Source) { a.sources = append(a.sources, s) }
 // Commit durably stores readings and marks their meters for recompute. It
 // is what sources call before they acknowledge input.
 func (a *Agent) Commit(ctx context.Context, rs []processing.MeterReading) error {
+	_, err := a.Import(ctx, rs)
+	return err
+}
+
+// Import is Commit that also reports how many readings were new (the rest
+// were already stored).
+func (a *Agent) Import(ctx context.Context, rs []processing.MeterReading) (added int, err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if len(rs) == 0 {
-		return nil
+		return 0, nil
 	}
-	added, err := a.store.AddReadings(rs)
+	added, err = a.store.AddReadings(rs)
 	if err != nil {
-		return fmt.Errorf("commit %d readings: %w", len(rs), err)
+		return 0, fmt.Errorf("commit %d readings: %w", len(rs), err)
 	}
 	if added > 0 {
 		a.mu.Lock()
@@ -134,7 +144,7 @@ func (a *Agent) Commit(ctx context.Context, rs []processing.MeterReading) error 
 		default:
 		}
 	}
-	return nil
+	return added, nil
 }
 
 // DeadLetter keeps input that could not be used.
@@ -146,29 +156,33 @@ func (a *Agent) DeadLetter(_ context.Context, topic string, payload []byte, rece
 type Status struct {
 	LastRecompute time.Time
 	LastError     string
-	Recomputes    int
-	Pending       int // meters waiting for a recompute
+	Recomputes    int           // successful recomputes since New
+	Failures      int           // failed recomputes since New
+	LastDuration  time.Duration // of the last successful recompute
+	TotalDuration time.Duration // of every recompute, successful or not
+	Pending       int           // meters waiting for a recompute
 }
 
 // Status reports the recompute loop's state.
 func (a *Agent) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := Status{LastRecompute: a.lastRun, Recomputes: a.recomputs, Pending: len(a.dirty)}
+	s := Status{
+		LastRecompute: a.lastRun, Recomputes: a.recomputs, Failures: a.failures,
+		LastDuration: a.lastTook, TotalDuration: a.totalTook, Pending: len(a.dirty),
+	}
 	if a.lastErr != nil {
 		s.LastError = a.lastErr.Error()
 	}
 	return s
 }
 
-// Run recomputes everything once, then runs the sources and the recompute
-// loop until ctx is done or a source fails. A source failing stops the
-// agent: systemd restarts it, and nothing acknowledged is lost because
-// acknowledgements follow commits.
+// Run starts the sources, recomputes everything once and then runs the
+// recompute loop until ctx is done or a source fails. The sources start
+// first so that input is taken (and acknowledged) while the first recompute
+// runs. A source failing stops the agent: systemd restarts it, and nothing
+// acknowledged is lost because acknowledgements follow commits.
 func (a *Agent) Run(ctx context.Context) error {
-	if err := a.RecomputeAll(); err != nil {
-		a.log.Error("initial recompute failed", "err", err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -181,6 +195,9 @@ func (a *Agent) Run(ctx context.Context) error {
 				cancel()
 			}
 		})
+	}
+	if err := a.RecomputeAll(); err != nil {
+		a.log.Error("initial recompute failed", "err", err)
 	}
 	a.loop(ctx)
 	wg.Wait() // sources finish their in-flight commits before we return
@@ -274,6 +291,12 @@ func (a *Agent) recompute(ids map[string]bool) error {
 		return nil
 	}
 	now := a.opt.Now()
+	start := time.Now() // wall time for the duration; Now may be a fixed test clock
+	defer func() {
+		a.mu.Lock()
+		a.totalTook += time.Since(start)
+		a.mu.Unlock()
+	}()
 	house, want := a.graph.subHouse(ids)
 	readings := make(map[string][]processing.Reading, len(house.Meters))
 	for _, m := range house.Meters {
@@ -302,17 +325,19 @@ func (a *Agent) recompute(ids map[string]bool) error {
 			return a.fail(fmt.Errorf("store result of %s: %w", mr.Meter.ID, err))
 		}
 	}
+	took := time.Since(start)
 	a.mu.Lock()
-	a.lastRun, a.lastErr = now, nil
+	a.lastRun, a.lastErr, a.lastTook = now, nil, took
 	a.recomputs++
 	a.mu.Unlock()
-	a.log.Debug("recomputed", "meters", len(want))
+	a.log.Debug("recomputed", "meters", len(want), "took", took)
 	return nil
 }
 
 func (a *Agent) fail(err error) error {
 	a.mu.Lock()
 	a.lastErr = err
+	a.failures++
 	a.mu.Unlock()
 	return err
 }

@@ -58,6 +58,12 @@ type command struct {
 // commands lists the subcommands in the order "help" shows them.
 func commands() []command {
 	return []command{
+		{"run", "run the agent: MQTT ingest, live recompute, status API", runRun},
+		{"status", "show every meter's latest reading and recompute", runStatus},
+		{"import", "import a readings CSV into the store (import csv FILE)", runImport},
+		{"export", "write stored readings, daily, monthly or anomalies as CSV", runExport},
+		{"check-config", "validate the configuration and show what it sets up", runCheckConfig},
+		{"db", "database maintenance: compact, check, prune --before DATE", runDB},
 		{"process", "turn a readings CSV into daily, monthly and anomaly CSVs", runProcess},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
@@ -131,7 +137,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'meteragent <command> -h' for a command's flags.")

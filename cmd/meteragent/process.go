@@ -27,6 +27,13 @@ const (
 
 const dateLayout = "2006-01-02"
 
+// Headers of the output files.
+const (
+	dailyHeader     = "meter_id,date,reading,consumption,quality"
+	monthlyHeader   = "meter_id,month,reading,consumption"
+	anomaliesHeader = "meter_id,date,consumption,expected,score,tests"
+)
+
 // processFlags are the process command's flags after parsing.
 type processFlags struct {
 	configDir, readings, out string
@@ -119,12 +126,10 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	}
 	ph.done("read")
 
-	res, err := processing.Process(house, readings, processing.RunOptions{
-		From:                 from,
-		To:                   to,
-		MaxExtrapolationDays: cfg.Processing.MaxExtrapolationDays,
-		MeasuredGap:          cfg.Processing.MeasuredGap,
-	})
+	// The same options as the live agent's, so both compute the same series.
+	opt := runOptions(cfg, loc)
+	opt.From, opt.To = from, to
+	res, err := processing.Process(house, readings, opt)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
@@ -433,7 +438,13 @@ func (c *civilDays) next(t time.Time) (int, time.Month, int) {
 }
 
 func writeDaily(w *bufio.Writer, res processing.Result) {
-	w.WriteString("meter_id,date,reading,consumption,quality\n")
+	w.WriteString(dailyHeader + "\n")
+	writeDailyRows(w, res)
+}
+
+// writeDailyRows writes the rows without the header (export writes one meter
+// at a time).
+func writeDailyRows(w *bufio.Writer, res processing.Result) {
 	var b []byte
 	for _, mr := range res.Meters {
 		var cd civilDays
@@ -455,7 +466,13 @@ func writeDaily(w *bufio.Writer, res processing.Result) {
 }
 
 func writeMonthly(w *bufio.Writer, res processing.Result) {
-	w.WriteString("meter_id,month,reading,consumption\n")
+	w.WriteString(monthlyHeader + "\n")
+	writeMonthlyRows(w, res)
+}
+
+// writeMonthlyRows writes the rows without the header (export writes one meter
+// at a time).
+func writeMonthlyRows(w *bufio.Writer, res processing.Result) {
 	var b []byte
 	for _, mr := range res.Meters {
 		for _, m := range mr.Months {
@@ -475,7 +492,13 @@ func writeMonthly(w *bufio.Writer, res processing.Result) {
 }
 
 func writeAnomalies(w *bufio.Writer, res processing.Result) {
-	w.WriteString("meter_id,date,consumption,expected,score,tests\n")
+	w.WriteString(anomaliesHeader + "\n")
+	writeAnomaliesRows(w, res)
+}
+
+// writeAnomaliesRows writes the rows without the header (export writes one meter
+// at a time).
+func writeAnomaliesRows(w *bufio.Writer, res processing.Result) {
 	var b []byte
 	for _, mr := range res.Meters {
 		for _, a := range mr.Anomalies {
