@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -297,4 +298,88 @@ func TestBrokerRestart(t *testing.T) {
 	waitStored(ctx, t, base, n)
 	p.stop()
 	checkExactlyOnce(t, p.dir, n)
+}
+
+// TestDemoHouseRSS runs the agent on the demo house (26 meters, 19,000
+// readings imported first) with MQTT, waits for the first full recompute and
+// for a live one after a published reading, and logs the agent's resident
+// memory. It asserts behaviour only; the figure is for the README:
+//
+//	go test -run DemoHouseRSS -v ./cmd/meteragent
+func TestDemoHouseRSS(t *testing.T) {
+	bin := agentBinary(t)
+	broker := testbroker.StartMosquitto(t, testbroker.MosquittoConfig{})
+	listen := freeAddr(t)
+	dir := t.TempDir()
+	for _, name := range []string{"config.yaml", "meters.yaml", "seasonal_patterns.yaml"} {
+		b, err := os.ReadFile(filepath.Join(demoDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "config.yaml" {
+			b = fmt.Appendf(b, "\nmqtt:\n  broker: %s\n  subscriptions:\n    - {meter: haupt_strom, topic: tibber/haupt_strom, format: json, field: v, time_field: t}\nhttp:\n  listen: %s\nagent:\n  debounce: 100ms\n", broker.URL(), listen)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command(bin, "import", "csv", filepath.Join(demoDir, "readings.csv"), "--config", dir).CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	p := &agentProc{t: t, bin: bin, dir: dir, log: &syncBuffer{}}
+	p.start()
+	t.Cleanup(func() {
+		if p.cmd != nil {
+			p.kill()
+		}
+		if t.Failed() {
+			t.Logf("agent log:\n%s", p.log)
+		}
+	})
+	base := "http://" + listen
+	var rep statusReport
+	recomputes := func() int {
+		if !getJSON(t, base+"/status", &rep) || rep.Agent == nil {
+			return 0
+		}
+		return rep.Agent.Recomputes
+	}
+	testbroker.Eventually(t.Context(), t, func() bool { return recomputes() >= 1 }, "no first recompute")
+	if len(rep.Meters) != 26 || rep.Agent.LastError != "" {
+		t.Fatalf("status after the first recompute: %d meters, error %q", len(rep.Meters), rep.Agent.LastError)
+	}
+	first := procMemory(t, p.cmd.Process.Pid)
+	firstTook := rep.Agent.LastDurationSec
+
+	pub := publisher(t, broker.URL(), "rss-publisher")
+	at := time.Now().Truncate(time.Second)
+	testbroker.Eventually(t.Context(), t, func() bool {
+		publish(t, pub, "tibber/haupt_strom", fmt.Sprintf(`{"v":99999,"t":%q}`, at.Format(time.RFC3339)))
+		time.Sleep(200 * time.Millisecond)
+		return recomputes() >= 2
+	}, "no recompute after a published reading")
+	if m := meterOf(rep, "haupt_strom"); m.LastReading == nil || m.LastReading.Value != 99999 {
+		t.Errorf("haupt_strom's last reading = %+v, want the published one", m.LastReading)
+	}
+	live := procMemory(t, p.cmd.Process.Pid)
+	t.Logf("demo house: first full recompute %.2fs, live recompute %.2fs", firstTook, rep.Agent.LastDurationSec)
+	t.Logf("RSS after the first full recompute: %s", first)
+	t.Logf("RSS after a live recompute:         %s", live)
+	p.stop()
+}
+
+// procMemory returns VmRSS and VmHWM of a process from /proc.
+func procMemory(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") || strings.HasPrefix(line, "VmHWM:") {
+			out = append(out, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return strings.Join(out, ", ")
 }
