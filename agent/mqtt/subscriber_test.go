@@ -21,8 +21,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/meteragent/meteragent/agent/testbroker"
 	"github.com/meteragent/meteragent/agent/mqtt"
+	"github.com/meteragent/meteragent/agent/testbroker"
 	"github.com/meteragent/meteragent/processing"
 )
 
