@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,5 +214,82 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// everySchedule fires every d after the time it is asked about.
+type everySchedule time.Duration
+
+func (e everySchedule) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
+
+// TestScheduleRecomputesAll: the schedule recomputes every meter, without
+// any new reading.
+func TestScheduleRecomputesAll(t *testing.T) {
+	store := newMemStore()
+	a, err := New(store, Options{
+		House:    testHouse(time.UTC),
+		Run:      processing.RunOptions{From: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)},
+		Schedule: everySchedule(20 * time.Millisecond),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	waitFor(t, func() bool { return a.Status().Recomputes >= 3 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"old", "new", "sub", "total", "rest"} {
+		if store.putCount(id) < 3 {
+			t.Errorf("meter %s stored %d times, want one per scheduled run", id, store.putCount(id))
+		}
+	}
+}
+
+func TestImportCountsAdded(t *testing.T) {
+	store := newMemStore()
+	a, err := New(store, Options{House: testHouse(time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 1, 20, 0, 0, 0, 0, time.UTC)
+	rs := []processing.MeterReading{{Meter: "new", Time: t0, Value: 1}, {Meter: "sub", Time: t0, Value: 2}}
+	for i, want := range []int{2, 0} {
+		added, err := a.Import(t.Context(), rs)
+		if err != nil || added != want {
+			t.Errorf("import %d: added %d, %v; want %d", i, added, err, want)
+		}
+	}
+	if got := a.Status().Pending; got != 2 {
+		t.Errorf("pending meters = %d, want 2 (new and sub)", got)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := a.Import(ctx, rs); err == nil {
+		t.Error("Import with a done context succeeded")
+	}
+}
+
+// failingStore cannot read readings.
+type failingStore struct{ *memStore }
+
+func (failingStore) Readings(string) ([]processing.Reading, error) {
+	return nil, errors.New("disk on fire")
+}
+
+func TestRecomputeFailureReported(t *testing.T) {
+	a, err := New(failingStore{newMemStore()}, Options{House: testHouse(time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecomputeAll(); err == nil {
+		t.Fatal("RecomputeAll succeeded on a failing store")
+	}
+	st := a.Status()
+	if st.Failures != 1 || st.Recomputes != 0 || !strings.Contains(st.LastError, "disk on fire") || st.TotalDuration <= 0 {
+		t.Errorf("status = %+v, want one failure with the store's error", st)
 	}
 }
