@@ -71,7 +71,9 @@
 // configuration in /etc/meteragent, else meteragent.db beside config.yaml.
 // Relative file paths (password_file, tls files) are relative to the
 // configuration directory. A topic_template subscription covers every
-// physical meter that has no mqtt: block of its own.
+// physical meter that has no subscription of its own (an mqtt: block in
+// meters.yaml or an entry with meter:) and, when it names a unit, only the
+// meters whose unit measures the same (energy or volume).
 //
 // # meters.yaml
 //

@@ -539,3 +539,31 @@ func replaceIn(t testing.TB, path, old, new string) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// The packaged example must load with the seed meters and build every
+// subscription it describes.
+func TestConfigExample(t *testing.T) {
+	t.Setenv("MQTT_PASSWORD", "example")
+	dir := t.TempDir()
+	copyFile := func(from, to string) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile("../../packaging/config.example.yaml", "config.yaml")
+	copyFile(filepath.Join(demoDir, "meters.yaml"), "meters.yaml")
+	copyFile(filepath.Join(demoDir, "seasonal_patterns.yaml"), "seasonal_patterns.yaml")
+	code, out, errOut := runCmd(t, t.Context(), "check-config", "--config", dir)
+	if code != 0 {
+		t.Fatalf("check-config exit %d: %s", code, errOut)
+	}
+	// 22 physical meters: 21 by the two templates (haupt_strom has its own
+	// subscription) and haupt_strom's Tasmota one.
+	if !strings.Contains(out, "tcp://localhost:1883 as meteragent, 22 meter subscriptions") {
+		t.Errorf("check-config:\n%s", out)
+	}
+}

@@ -181,8 +181,8 @@ func readPasswordFile(path string) (string, error) {
 //
 //   - a meter's own mqtt block, and an mqtt.subscriptions entry with a fixed
 //     meter, are taken as they are;
-//   - a topic_template entry covers every physical meter without a block of
-//     its own and, when it names a unit, only the meters whose unit measures
+//   - a topic_template entry covers every physical meter that has neither
+//     of those and, when it names a unit, only the meters whose unit measures
 //     the same (energy or volume), so that a wmbusmeters template for water
 //     and one for heat can share a topic prefix.
 //
@@ -224,9 +224,14 @@ func subscriptions(s *setup) ([]mqtt.Subscription, error) {
 	}
 	for _, c := range s.cfg.MQTT.Subscriptions {
 		if c.Meter != "" {
+			own[c.Meter] = true
 			if err := add(c, c.Meter, c.Topic); err != nil {
 				return nil, err
 			}
+		}
+	}
+	for _, c := range s.cfg.MQTT.Subscriptions {
+		if c.Meter != "" {
 			continue
 		}
 		for _, m := range s.house.Meters {
