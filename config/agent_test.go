@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -260,4 +261,43 @@ func TestMeterMQTTOnMaster(t *testing.T) {
 	if m, _ := c.Meter("m"); m.MQTT != nil {
 		t.Errorf("master got an mqtt block")
 	}
+}
+
+// FuzzLoadAgentSections fuzzes config.yaml around the agent's sections:
+// Load never panics, every error names its file, and what loads is usable.
+func FuzzLoadAgentSections(f *testing.F) {
+	f.Add("mqtt:\n  broker: tcp://localhost\n  subscriptions:\n    - {topic_template: \"a/{meter}/+\", format: json, field: x.y, unit: L}\n    - {meter: strom, topic: \"t/#\", format: number}\nhttp: {listen: \"[::1]:0\"}\nstorage: {path: x.db, max_size_mb: 5}\nagent: {debounce: 1.5}\n")
+	f.Add("mqtt: {broker: \"ssl://u:p@h:1\", tls: {cert_file: a}, password: \"${X\", max_inflight: 70000}\n")
+	f.Add("mqtt:\n  subscriptions:\n    - topic_template: \"{meter}/{meter}\"\n    - meter: wasser\n      topic: \"+/#/x\"\n")
+	f.Add("http: {listen: \":http\"}\nmqtt: {broker: \"tcp://\", client_id: \"\"}\n")
+	f.Fuzz(func(t *testing.T, cfg string) {
+		dir := writeDir(t, map[string]string{"config.yaml": cfg, "meters.yaml": agentMeters})
+		c, err := config.Load(dir)
+		if err != nil {
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				if s := e.Error(); !strings.HasPrefix(s, "config.yaml") && !strings.HasPrefix(s, "meters.yaml") {
+					t.Fatalf("error without a file name: %v", e)
+				}
+			}
+			return
+		}
+		for _, s := range c.MQTT.Subscriptions {
+			if !slices.Contains(config.Formats, s.Format) {
+				t.Fatalf("subscription with format %q loaded", s.Format)
+			}
+			switch {
+			case s.TopicTemplate != "" && (s.Meter != "" || s.Topic != ""),
+				s.TopicTemplate == "" && (s.Meter == "" || s.Topic == ""):
+				t.Fatalf("subscription loaded with neither template nor meter and topic: %+v", s)
+			case s.TopicTemplate != "" && strings.Count(s.TopicTemplate, config.MeterPlaceholder) != 1:
+				t.Fatalf("template %q loaded", s.TopicTemplate)
+			}
+			if m, ok := c.Meter(s.Meter); s.Meter != "" && (!ok || m.Type != config.TypePhysical) {
+				t.Fatalf("subscription of meter %q (%+v) loaded", s.Meter, m)
+			}
+		}
+		if c.MQTT.MaxInflight < 1 || c.MQTT.MaxInflight > 65535 || c.Agent.Debounce <= 0 || c.Storage.MaxSizeMB < 1 {
+			t.Fatalf("out-of-range values loaded: %+v %+v %+v", c.MQTT, c.Agent, c.Storage)
+		}
+	})
 }
