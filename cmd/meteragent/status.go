@@ -87,7 +87,8 @@ func collectStatus(st *agentStore, house processing.House, now time.Time) (statu
 		counts[s.Meter] = s.Count
 	}
 	last := st.lastReadings()
-	for _, mt := range house.Meters {
+	meters, _ := exportMeters(house, "") // physical first, as process prints them
+	for _, mt := range meters {
 		ms := meterStatus{ID: mt.ID, Kind: mt.Kind.String(), Unit: string(mt.Unit)}
 		if mt.Kind == processing.Physical {
 			ms.Readings = counts[mt.ID]
