@@ -94,6 +94,7 @@ type sample struct {
 type judgeSource struct {
 	days []Day
 	rs   []Reading
+	prof *Profile // the meter's learned profile, if Process learned one
 }
 
 // DetectAnomalies finds unusual use in a meter's daily series, judged on what

@@ -57,6 +57,10 @@ type DailyOptions struct {
 	// MeasuredGap is the longest gap between readings across a midnight for
 	// which that midnight still counts as measured. 0 means 3 hours.
 	MeasuredGap time.Duration
+
+	// dayIntensity, when set, is Intensity by civil day number: the same
+	// values without turning every day into an instant and back.
+	dayIntensity func(c int) float64
 }
 
 // DefaultMeasuredGap is the MeasuredGap used when DailyOptions leaves it 0.
@@ -149,7 +153,11 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 
 	var interpW, extrapW *weights
 	if opt.Intensity != nil {
-		interpW = newWeights(g, opt.Intensity)
+		if opt.dayIntensity != nil {
+			interpW = newDayWeights(g, opt.dayIntensity)
+		} else {
+			interpW = newWeights(g, opt.Intensity)
+		}
 		extrapW = interpW
 	} else if extrapIntensity != nil {
 		extrapW = newWeights(g, extrapIntensity)

@@ -128,7 +128,11 @@ func profileAnomalies(s []sample) []Anomaly {
 	if len(s) < pmMinValues {
 		return out
 	}
-	vs := newPMValues(s, learnAnomalyProfile(src.days, rs, loc), loc)
+	prof := src.prof
+	if prof == nil {
+		prof = learnAnomalyProfile(src.days, rs, loc)
+	}
+	vs := newPMValues(s, prof)
 	if len(vs) < pmMinValues || vs[len(vs)-1].end()-vs[0].dn < pmMinSpanDays {
 		return out
 	}
@@ -173,17 +177,17 @@ func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location) *Profile 
 	return LearnProfile(pseudo, opt)
 }
 
-func newPMValues(s []sample, prof *Profile, loc *time.Location) []pmValue {
+func newPMValues(s []sample, prof *Profile) []pmValue {
 	vs := make([]pmValue, 0, len(s))
 	for _, x := range s {
 		if math.IsNaN(x.value) || math.IsInf(x.value, 0) || x.days < 1 {
 			continue
 		}
 		p := pmValue{date: x.date, dn: dateOf(x.date), k: x.days, v: x.value, inten: 1, level: math.NaN()}
-		if !prof.Linear() {
+		if prof != nil && prof.shape != nil {
 			sum := 0.0
 			for i := range p.k {
-				sum += prof.Intensity(midnight(p.dn+i, loc))
+				sum += prof.shapeDay(p.dn + i)
 			}
 			p.inten = math.Max(sum/float64(p.k), intensityFloor)
 		}

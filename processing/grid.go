@@ -123,6 +123,15 @@ func newWeights(g *grid, intensity func(day time.Time) float64) *weights {
 	return w
 }
 
+// newDayWeights is newWeights for an intensity given by civil day number.
+func newDayWeights(g *grid, intensity func(c int) float64) *weights {
+	w := &weights{g: g, cum: make([]float64, len(g.mids))}
+	for k := 1; k < len(g.mids); k++ {
+		w.cum[k] = w.cum[k-1] + sanitizeIntensity(intensity(g.first+k-1))
+	}
+	return w
+}
+
 // sanitizeIntensity maps what an intensity function may return onto a usable
 // weight: negative use is impossible (0), and NaN or infinity means the
 // profile knows nothing about the day, so it counts as average (1).

@@ -57,9 +57,13 @@ type RunOptions struct {
 	MaxExtrapolationDays int       // see DailyOptions
 	MeasuredGap          time.Duration
 	Anomaly              AnomalyOptions
-	// Intensity, when set, returns the per-day intensity function for a
-	// physical meter (nil = time-linear). It lets callers plug in profiles.
-	Intensity func(m Meter, readings []Reading) func(day time.Time) float64
+	// Profiles, when set, learns every physical meter's Profile from its
+	// readings (LearnProfile with these options; Location and Pattern are
+	// the house's and the meter's). Its Intensity spreads use over days and
+	// its Shape is what the profile anomaly method judges use against, so
+	// each meter is learned once. Nil spreads time-linearly, and the anomaly
+	// method learns a shape of its own.
+	Profiles *ProfileOptions
 }
 
 // Stats summarises one meter's result for people.
@@ -107,82 +111,145 @@ type Result struct {
 // (ErrInvalidMeter), a unit pair that cannot be converted
 // (ErrUnsupportedConversion) or an unknown anomaly method (ErrUnknownMethod).
 func Process(h House, readings map[string][]Reading, opt RunOptions) (Result, error) {
+	p, err := NewPlan(h, opt)
+	if err != nil {
+		return Result{}, err
+	}
+	for k := range p.Physical() {
+		if err := p.ProcessPhysical(k, readings[p.PhysicalID(k)]); err != nil {
+			return Result{}, err
+		}
+	}
+	return p.Finish()
+}
+
+// Plan is Process in two phases, for callers that compute the physical
+// meters concurrently: NewPlan checks the house, ProcessPhysical computes one
+// physical meter from its own readings alone (calls for different meters
+// may run at the same time), and Finish derives the master and virtual
+// meters from them and returns what Process would.
+type Plan struct {
+	h     House
+	opt   RunOptions
+	order []int // house indices: physical meters, then derived in dependency order
+	nPhys int   // the first nPhys of order are the physical meters
+	res   []MeterResult
+	masks []dayMask // by house index
+}
+
+// NewPlan validates the house and the options as Process does.
+func NewPlan(h House, opt RunOptions) (*Plan, error) {
 	if h.Location == nil {
-		return Result{}, ErrNoLocation
+		return nil, ErrNoLocation
 	}
 	if err := opt.Anomaly.Validate(); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	pos := make(map[string]int, len(h.Meters))
 	for i, m := range h.Meters {
 		switch {
 		case m.ID == "":
-			return Result{}, fmt.Errorf("%w: meter %d has no id", ErrInvalidMeter, i+1)
+			return nil, fmt.Errorf("%w: meter %d has no id", ErrInvalidMeter, i+1)
 		case m.Kind != Physical && m.Kind != Master && m.Kind != Virtual:
-			return Result{}, fmt.Errorf("%w: meter %q has kind %d", ErrInvalidMeter, m.ID, m.Kind)
+			return nil, fmt.Errorf("%w: meter %q has kind %d", ErrInvalidMeter, m.ID, m.Kind)
 		}
 		if _, dup := pos[m.ID]; dup {
-			return Result{}, fmt.Errorf("%w: %q", ErrDuplicateMeter, m.ID)
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateMeter, m.ID)
 		}
 		pos[m.ID] = i
 	}
 	order, err := dependencyOrder(h.Meters, pos)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
+	p := &Plan{h: h, opt: opt, order: order, res: make([]MeterResult, len(h.Meters)), masks: make([]dayMask, len(h.Meters))}
+	for _, m := range h.Meters {
+		if m.Kind == Physical {
+			p.nPhys++
+		}
+	}
+	return p, nil
+}
 
-	res := make([]MeterResult, len(h.Meters))
-	byID := make(map[string]*MeterResult, len(h.Meters))
-	masks := make(map[string]dayMask, len(h.Meters))
+// Physical returns the number of physical meters.
+func (p *Plan) Physical() int { return p.nPhys }
+
+// PhysicalID returns the ID of the k-th physical meter (house order).
+func (p *Plan) PhysicalID(k int) string { return p.h.Meters[p.order[k]].ID }
+
+// ProcessPhysical computes the k-th physical meter from its readings. Calls
+// for different k may run concurrently; each must happen once before Finish.
+func (p *Plan) ProcessPhysical(k int, rs []Reading) error {
+	i := p.order[k]
+	r := &p.res[i]
+	r.Meter = p.h.Meters[i]
+	prof, err := buildPhysical(r, rs, p.h.Location, p.opt)
+	if err != nil {
+		return err
+	}
+	values, mask := judgedValues(r.Days, usableReadings(r.Days, rs))
+	if len(values) > 0 {
+		values[0].src.prof = prof
+	}
+	r.Anomalies = detect(values, p.opt.Anomaly)
+	p.finishMeter(i, mask)
+	return nil
+}
+
+// finishMeter adds what every meter gets once its days are known.
+func (p *Plan) finishMeter(i int, mask []bool) {
+	r := &p.res[i]
+	r.Months = Monthly(r.Days, p.h.Location)
+	countQualities(&r.Stats, r.Days)
+	p.masks[i] = newDayMask(r.Days, mask)
+}
+
+// Finish computes the master and virtual meters and returns the result.
+func (p *Plan) Finish() (Result, error) {
+	byID := make(map[string]*MeterResult, len(p.h.Meters))
+	masks := make(map[string]dayMask, len(p.h.Meters))
+	for _, i := range p.order[:p.nPhys] {
+		byID[p.h.Meters[i].ID] = &p.res[i]
+		masks[p.h.Meters[i].ID] = p.masks[i]
+	}
 	judge := func(id string, n int) bool { return masks[id].at(n) }
-	for _, i := range order {
-		m := h.Meters[i]
-		r := &res[i]
+	for _, i := range p.order[p.nPhys:] {
+		m := p.h.Meters[i]
+		r := &p.res[i]
 		r.Meter = m
 		var (
 			mask []bool
 			err  error
 		)
 		switch m.Kind {
-		case Physical:
-			rs := readings[m.ID]
-			err = buildPhysical(r, rs, h.Location, opt)
-			if err == nil {
-				var values []sample
-				values, mask = judgedValues(r.Days, usableReadings(r.Days, rs))
-				r.Anomalies = detect(values, opt.Anomaly)
-			}
 		case Master:
-			r.Days, mask, r.Events, err = buildMaster(m, byID, judge, h.Location, h.GasKWhPerM3)
+			r.Days, mask, r.Events, err = buildMaster(m, byID, judge, p.h.Location, p.h.GasKWhPerM3)
 		case Virtual:
-			r.Days, mask, r.Events, err = buildVirtual(m, byID, judge, h.GasKWhPerM3)
+			r.Days, mask, r.Events, err = buildVirtual(m, byID, judge, p.h.GasKWhPerM3)
 		}
 		if err != nil {
 			return Result{}, err
 		}
-		if m.Kind != Physical {
-			r.Anomalies = detectMasked(r.Days, mask, opt.Anomaly)
-		}
-		r.Months = Monthly(r.Days, h.Location)
-		countQualities(&r.Stats, r.Days)
+		r.Anomalies = detectMasked(r.Days, mask, p.opt.Anomaly)
+		p.finishMeter(i, mask)
 		byID[m.ID] = r
-		masks[m.ID] = newDayMask(r.Days, mask)
+		masks[m.ID] = p.masks[i]
 	}
-
-	out := Result{Meters: make([]MeterResult, 0, len(order))}
-	for _, i := range order {
-		out.Meters = append(out.Meters, res[i])
+	out := Result{Meters: make([]MeterResult, 0, len(p.order))}
+	for _, i := range p.order {
+		out.Meters = append(out.Meters, p.res[i])
 	}
 	return out, nil
 }
 
-// buildPhysical fills r with the daily series of a physical meter.
-func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOptions) error {
+// buildPhysical fills r with the daily series of a physical meter, and
+// returns its learned profile (nil without RunOptions.Profiles).
+func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOptions) (*Profile, error) {
 	m := r.Meter
 	readingStats(&r.Stats, rs)
 	if r.Stats.Readings == 0 {
 		r.Events = []Event{{Time: opt.To, Kind: EventNoData, Message: fmt.Sprintf("meter %s has no readings", m.ID)}}
-		return nil
+		return nil, nil
 	}
 	dopt := DailyOptions{
 		Location:             loc,
@@ -195,15 +262,21 @@ func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOpti
 		RegisterSize:         m.RegisterSize,
 		MeasuredGap:          opt.MeasuredGap,
 	}
-	if opt.Intensity != nil {
-		dopt.Intensity = opt.Intensity(m, rs)
+	var prof *Profile
+	if opt.Profiles != nil {
+		po := *opt.Profiles
+		po.Location, po.Pattern = loc, m.Pattern
+		prof = LearnProfile(rs, po)
+		if !prof.Linear() {
+			dopt.Intensity, dopt.dayIntensity = prof.Intensity, prof.intensityDay
+		}
 	}
 	s, err := BuildDaily(rs, dopt)
 	if err != nil {
-		return fmt.Errorf("meter %q: %w", m.ID, err)
+		return nil, fmt.Errorf("meter %q: %w", m.ID, err)
 	}
 	r.Days, r.Events = s.Days, s.Events
-	return nil
+	return prof, nil
 }
 
 // readingStats counts the finite readings (one per instant) and the span and

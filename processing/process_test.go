@@ -328,7 +328,9 @@ func synthHouse(n, years int) (processing.House, map[string][]processing.Reading
 		read(m.ID, from, to, dailyStep, 3)
 		h.Meters = append(h.Meters, m)
 	}
-	return h, rs, processing.RunOptions{From: from, To: to, MaxExtrapolationDays: 30}
+	// The product's options (cmd/meteragent runOptions): learned profiles
+	// and the default anomaly method.
+	return h, rs, processing.RunOptions{From: from, To: to, MaxExtrapolationDays: 30, Profiles: &processing.ProfileOptions{}}
 }
 
 func BenchmarkProcess(b *testing.B) {

@@ -45,6 +45,7 @@ type Profile struct {
 
 	loc    *time.Location
 	fit    *profileFit // nil for linear
+	shape  *profileFit // best fit without a smooth level; nil: flat
 	linear bool
 }
 
@@ -55,6 +56,36 @@ func (p *Profile) Intensity(day time.Time) float64 {
 		return 1
 	}
 	dn, _ := profDayPos(day, p.loc)
+	return p.fit.intensity(dn)
+}
+
+// Shape returns the relative use of the local day that the profile's
+// structure alone expects (weekday, season, degree days: the best candidate
+// without a smooth level through the readings, chosen by the same
+// cross-validation; 1 when none beat time-linear spreading). Anomalies are
+// judged against it rather than against Intensity: a smooth level follows
+// every reading, anomalies included.
+func (p *Profile) Shape(day time.Time) float64 {
+	if p == nil || p.shape == nil {
+		return 1
+	}
+	dn, _ := profDayPos(day, p.loc)
+	return p.shape.intensity(dn)
+}
+
+// shapeDay is Shape of civil day dn.
+func (p *Profile) shapeDay(dn int) float64 {
+	if p == nil || p.shape == nil {
+		return 1
+	}
+	return p.shape.intensity(dn)
+}
+
+// intensityDay is Intensity of civil day dn.
+func (p *Profile) intensityDay(dn int) float64 {
+	if p == nil || p.linear || p.fit == nil {
+		return 1
+	}
 	return p.fit.intensity(dn)
 }
 
@@ -70,17 +101,6 @@ func LearnIntensity(readings []Reading, opt ProfileOptions) func(day time.Time) 
 		return nil
 	}
 	return p.Intensity
-}
-
-// ProfileIntensity adapts LearnIntensity to RunOptions.Intensity: every
-// physical meter gets a profile learned from its own readings and its
-// configured pattern. temps may be nil.
-func ProfileIntensity(loc *time.Location, temps []Reading, baseTemp float64) func(m Meter, readings []Reading) func(day time.Time) float64 {
-	return func(m Meter, readings []Reading) func(day time.Time) float64 {
-		return LearnIntensity(readings, ProfileOptions{
-			Location: loc, Pattern: m.Pattern, Temperatures: temps, BaseTemperature: baseTemp,
-		})
-	}
 }
 
 // Learning thresholds.
@@ -166,7 +186,7 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 		}
 		cfg := shapeConfig{seasonal: true}
 		f := l.fitShape(allIndex(len(pts)), cfg)
-		return &Profile{Method: cfg.name(true), Weekday: ones7(), loc: loc, fit: f}
+		return &Profile{Method: cfg.name(true), Weekday: ones7(), loc: loc, fit: f, shape: f}
 	}
 
 	// Weekday factors are learned once from every interval and kept only if
@@ -191,24 +211,42 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 			}
 		}
 	}
-	linErrs := l.cvErrors(shapeConfig{})
+	errs := l.cvErrors(append([]shapeConfig{{}}, cands...))
+	linErrs, errs := errs[0], errs[1:]
 	linErr := sum(linErrs)
-	best, bestErr := shapeConfig{}, linErr
-	var bestErrs []float64
-	for _, c := range cands {
-		errs := l.cvErrors(c)
-		if e := sum(errs); e < bestErr {
-			best, bestErr, bestErrs = c, e, errs
+	// The best candidate, and the best without a smooth level: the shape
+	// that anomalies are judged against (see Shape).
+	best, shape := -1, -1
+	bestErr, shapeErr := linErr, linErr
+	for i, c := range cands {
+		e := sum(errs[i])
+		if e < bestErr {
+			best, bestErr = i, e
+		}
+		if c.smooth == smoothNone && e < shapeErr {
+			shape, shapeErr = i, e
 		}
 	}
-	if best == (shapeConfig{}) || bestErr > linErr*(1-cvMargin) || pairedT(linErrs, bestErrs) < cvMinT {
+	beats := func(i int, e float64) bool {
+		return i >= 0 && e <= linErr*(1-cvMargin) && pairedT(linErrs, errs[i]) >= cvMinT
+	}
+	all := allIndex(len(pts))
+	var shapeFit *profileFit
+	if beats(shape, shapeErr) {
+		shapeFit = l.fitShape(all, cands[shape])
+	}
+	if !beats(best, bestErr) {
 		linear.CVError, linear.CVLinear = linErr, linErr
+		linear.shape = shapeFit
 		return linear
 	}
-	f := l.fitShape(allIndex(len(pts)), best)
+	f := shapeFit
+	if best != shape {
+		f = l.fitShape(all, cands[best])
+	}
 	return &Profile{
-		Method: best.name(spanDays < minSeasonalDays), Weekday: f.weekday, loc: loc, fit: f,
-		CVError: bestErr, CVLinear: linErr,
+		Method: cands[best].name(spanDays < minSeasonalDays), Weekday: f.weekday, loc: loc, fit: f,
+		CVError: bestErr, CVLinear: linErr, shape: shapeFit,
 	}
 }
 
@@ -253,10 +291,15 @@ func profilePoints(readings []Reading, loc *time.Location) []profPoint {
 			rs = append(rs, r)
 		}
 	}
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
+	if !sort.SliceIsSorted(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) }) {
+		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
+	}
 	if len(rs) == 0 {
 		return nil
 	}
+	// A typo (one reading off in both directions) is left out as BuildDaily
+	// leaves it out: its jump and the way back would count as use.
+	rs = dropTypoReadings(rs)
 	gap := time.Duration(thinGap * float64(time.Hour))
 	keep := []int{0}
 	for i := 1; i < len(rs); i++ {
@@ -290,51 +333,88 @@ func profilePoints(readings []Reading, loc *time.Location) []profPoint {
 	return pts
 }
 
+// dropTypoReadings is dropTypos without events, in place.
+func dropTypoReadings(rs []Reading) []Reading {
+	if len(rs) < 3 {
+		return rs
+	}
+	out := rs[:1]
+	for i := 1; i < len(rs)-1; i++ {
+		if !isTypo(out[len(out)-1].Value, rs[i].Value, rs[i+1].Value) {
+			out = append(out, rs[i])
+		}
+	}
+	return append(out, rs[len(rs)-1])
+}
+
 // profLearner holds the per-day calendar of the readings' span and the inputs
 // shared by every candidate fit.
 type profLearner struct {
 	pts     []profPoint
 	loc     *time.Location
 	pattern *Pattern
-	d0, n   int        // first day number and number of days of the span
-	wd      []int      // weekday per day
-	weekday [7]float64 // learned weekday factors (ones when not significant)
-	doy     []float64  // fractional position in the year, 0..1
-	month   []int      // 0..11
-	mdays   []float64  // days in the day's month
-	hddDay  []float64  // heating degree days per day (NaN unknown); nil without temperatures
+	d0, n   int                         // first day number and number of days of the span
+	wd      []int                       // weekday per day
+	weekday [7]float64                  // learned weekday factors (ones when not significant)
+	sb      []*[2*harmonics + 1]float64 // the annual Fourier basis per day (into seasonTab)
+	month   []int                       // 0..11
+	mdays   []float64                   // days in the day's month
+	hddDay  []float64                   // heating degree days per day (NaN unknown); nil without temperatures
 
-	// basis and basisPrefix hold the annual Fourier basis per span day and
-	// its prefix sums. They depend only on the calendar, so every candidate
-	// and fold shares them (seasonBasis fills them on first use).
-	basis, basisPrefix [][]float64
+	// basisPrefix holds the prefix sums of the annual Fourier basis over the
+	// span. They depend only on the calendar, so every candidate and fold
+	// shares them (seasonPrefix fills them on first use).
+	basisPrefix [][]float64
 }
 
-// seasonBasis returns the annual Fourier basis (1, cos, sin per harmonic)
-// evaluated on every span day, and its prefix sums.
-func (l *profLearner) seasonBasis() (basis, prefix [][]float64) {
-	if l.basis != nil {
-		return l.basis, l.basisPrefix
-	}
-	nb := 2*harmonics + 1
-	l.basis = make([][]float64, nb)
-	l.basisPrefix = make([][]float64, nb)
-	for k := range nb {
-		b := make([]float64, l.n)
-		for i := range l.n {
-			switch {
-			case k == 0:
-				b[i] = 1
-			case k%2 == 1:
-				b[i] = math.Cos(2 * math.Pi * float64((k+1)/2) * l.doy[i])
-			default:
-				b[i] = math.Sin(2 * math.Pi * float64(k/2) * l.doy[i])
+// seasonTab[leap][d] is the annual Fourier basis (1, cos, sin per harmonic)
+// at the middle of day d (from 0) of a year of 365+leap days, as seasonAt
+// evaluates it: looked up instead of computed for every day of a span.
+var seasonTab = func() (t [2][366][2*harmonics + 1]float64) {
+	for leap := range 2 {
+		ylen := 365.0 + float64(leap)
+		for d := range int(ylen) {
+			doy := (float64(d+1) - 0.5) / ylen
+			t[leap][d][0] = 1
+			for h := 1; h <= harmonics; h++ {
+				a := 2 * math.Pi * float64(h) * doy
+				t[leap][d][2*h-1], t[leap][d][2*h] = math.Cos(a), math.Sin(a)
 			}
 		}
-		l.basis[k] = b
-		l.basisPrefix[k] = prefixSums(b)
 	}
-	return l.basis, l.basisPrefix
+	return t
+}()
+
+// seasonPrefix returns the prefix sums of the annual Fourier basis over the
+// span's days.
+func (l *profLearner) seasonPrefix() [][]float64 {
+	if l.basisPrefix != nil {
+		return l.basisPrefix
+	}
+	nb := 2*harmonics + 1
+	l.basisPrefix = make([][]float64, nb)
+	for k := range nb {
+		c := make([]float64, l.n+1)
+		for i, b := range l.sb {
+			c[i+1] = c[i] + b[k]
+		}
+		l.basisPrefix[k] = c
+	}
+	return l.basisPrefix
+}
+
+// atBasis is at for basis function k.
+func (l *profLearner) atBasis(k int, t float64) float64 {
+	prefix := l.seasonPrefix()[k]
+	x := t - float64(l.d0)
+	i := int(math.Floor(x))
+	if i < 0 {
+		return 0
+	}
+	if i >= l.n {
+		return prefix[l.n]
+	}
+	return prefix[i] + l.sb[i][k]*(x-float64(i))
 }
 
 func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions) *profLearner {
@@ -342,11 +422,26 @@ func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions) *pr
 	d1 := int(math.Floor(pts[len(pts)-1].t))
 	l := &profLearner{pts: pts, loc: loc, pattern: opt.Pattern, d0: d0, n: d1 - d0 + 1, weekday: ones7()}
 	l.wd = make([]int, l.n)
-	l.doy = make([]float64, l.n)
+	l.sb = make([]*[2*harmonics + 1]float64, l.n)
 	l.month = make([]int, l.n)
 	l.mdays = make([]float64, l.n)
+	// The calendar is stepped day by day from the first day's date instead
+	// of asking the time package for every day of a span of years.
+	y, m, d := civilDate(d0)
+	wd, _, _, _ := civilCalendar(d0)
+	yday := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).YearDay()
 	for i := range l.n {
-		l.wd[i], l.doy[i], l.month[i], l.mdays[i] = civilCalendar(d0 + i)
+		mdays := daysInMonth(y, m)
+		l.wd[i] = (wd + i) % 7
+		l.sb[i] = &seasonTab[leap(y)][yday-1]
+		l.month[i], l.mdays[i] = int(m)-1, float64(mdays)
+		yday++
+		if d++; d > mdays {
+			d, m = 1, m+1
+			if m > time.December {
+				y, m, yday = y+1, time.January, 1
+			}
+		}
 	}
 	if len(opt.Temperatures) > 0 && !opt.NoTemperature {
 		base := opt.BaseTemperature
@@ -489,7 +584,7 @@ func (f *profileFit) structuralAt(i int) float64 {
 		if f.learned {
 			g *= f.seasonOnSpan(i)
 		} else {
-			g *= f.seasonAt(l.doy[i], l.month[i], l.mdays[i])
+			g *= f.seasonAt(0, l.month[i], l.mdays[i]) // a pattern: doy unused
 		}
 	}
 	if f.cfg.hdd {
@@ -513,13 +608,28 @@ func (f *profileFit) seasonAt(doy float64, month int, mdays float64) float64 {
 	return math.Max(v, 0.05)
 }
 
+// yearBasis is the annual Fourier basis at the middle of each day of a
+// 365-day year, as seasonAt evaluates it, for normalising every fitted curve
+// without trigonometry.
+var yearBasis = func() (b [365][2*harmonics + 1]float64) {
+	for d := range b {
+		doy := (float64(d) + 0.5) / 365
+		b[d][0] = 1
+		for h := 1; h <= harmonics; h++ {
+			a := 2 * math.Pi * float64(h) * doy
+			b[d][2*h-1], b[d][2*h] = math.Cos(a), math.Sin(a)
+		}
+	}
+	return b
+}()
+
 // seasonOnSpan is seasonAt of a learned curve for span day i, from the
 // cached basis instead of trigonometry (the same sums in the same order).
 func (f *profileFit) seasonOnSpan(i int) float64 {
-	basis, _ := f.l.seasonBasis()
+	b := f.l.sb[i]
 	v := f.season[0]
 	for h := 1; h <= harmonics; h++ {
-		v += f.season[2*h-1]*basis[2*h-1][i] + f.season[2*h]*basis[2*h][i]
+		v += f.season[2*h-1]*b[2*h-1] + f.season[2*h]*b[2*h]
 	}
 	return math.Max(v, 0.05)
 }
@@ -548,17 +658,7 @@ func (f *profileFit) intensity(dn int) float64 {
 // fitShape fits candidate cfg on the readings idx (indices into l.pts).
 func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 	f := &profileFit{l: l, cfg: cfg, weekday: ones7(), hddA: 1}
-	pts := make([]profPoint, len(idx))
-	for k, i := range idx {
-		pts[k] = l.pts[i]
-		if k > 0 && i != idx[k-1]+1 {
-			// An interval that spans a dropped reading is known only if
-			// every interval it covers is.
-			for j := idx[k-1] + 1; j <= i; j++ {
-				pts[k].known = pts[k].known && l.pts[j].known
-			}
-		}
-	}
+	pts := l.keptPoints(idx)
 	if cfg.seasonal {
 		if pts[len(pts)-1].t-pts[0].t >= minSeasonalDays {
 			f.fitSeason(pts)
@@ -617,7 +717,6 @@ func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 func (f *profileFit) fitSeason(pts []profPoint) {
 	l := f.l
 	nb := 2*harmonics + 1
-	basis, prefix := l.seasonBasis()
 	first, last := pts[0].t, pts[len(pts)-1].t
 	var rows [][]float64
 	var ys []float64
@@ -637,7 +736,7 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 		}
 		row := make([]float64, nb)
 		for k := range nb {
-			row[k] = (l.at(prefix[k], basis[k], b.t) - l.at(prefix[k], basis[k], a.t)) / dt
+			row[k] = (l.atBasis(k, b.t) - l.atBasis(k, a.t)) / dt
 		}
 		rows = append(rows, row)
 		ys = append(ys, (b.c-a.c)/dt/level)
@@ -655,7 +754,12 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 	// Normalise to mean 1 over a year.
 	m := 0.0
 	for d := range 365 {
-		m += f.seasonAt((float64(d)+0.5)/365, 0, 31)
+		b := &yearBasis[d]
+		v := f.season[0]
+		for h := 1; h <= harmonics; h++ {
+			v += f.season[2*h-1]*b[2*h-1] + f.season[2*h]*b[2*h]
+		}
+		m += math.Max(v, 0.05)
 	}
 	m /= 365
 	if m > 0 {
@@ -778,8 +882,9 @@ func (l *profLearner) learnWeekday() bool {
 		}
 	}
 	type triple struct {
-		y, w            float64 // second difference of log rates, weight
-		e0, e1, e2, alp float64
+		y, w       float64 // second difference of log rates, weight
+		alp        float64
+		i0, i1, i2 int // the intervals, indices into ivs
 	}
 	var tr []triple
 	for i := 1; i+1 < len(ivs); i++ {
@@ -790,41 +895,70 @@ func (l *profLearner) learnWeekday() bool {
 		alp := (n.mid - c.mid) / (n.mid - p.mid)
 		bet := 1 - alp
 		tr = append(tr, triple{
-			y:  c.logRate - alp*p.logRate - bet*n.logRate,
-			w:  1 / (1/c.length + alp*alp/p.length + bet*bet/n.length),
-			e0: p.e, e1: c.e, e2: n.e, alp: alp,
+			y:   c.logRate - alp*p.logRate - bet*n.logRate,
+			w:   1 / (1/c.length + alp*alp/p.length + bet*bet/n.length),
+			alp: alp, i0: i - 1, i1: i, i2: i + 1,
 		})
 	}
 	if len(tr) < 20 {
 		return false
 	}
+	gv := make([]float64, len(ivs))
 	sse := func(r float64) float64 {
-		// Most intervals of a meter read daily lie wholly in the week (e = 0)
-		// or the weekend (e = 1): answer those without a logarithm, the
-		// grid search below evaluates this 242 times.
+		// Each interval's log weekend effect once per r, not once per
+		// triple; most intervals of a meter read daily lie wholly in the
+		// week (e = 0) or the weekend (e = 1) and need no logarithm.
 		logR := math.Log(r)
-		g := func(e float64) float64 {
-			switch e {
-			case 0:
-				return 0
-			case 1:
-				return logR
+		for i, v := range ivs {
+			switch {
+			case !v.ok:
+			case v.e == 0:
+				gv[i] = 0
+			case v.e == 1:
+				gv[i] = logR
+			default:
+				gv[i] = math.Log(1 + (r-1)*v.e)
 			}
-			return math.Log(1 + (r-1)*e)
 		}
 		s := 0.0
 		for _, t := range tr {
-			res := t.y - (g(t.e1) - t.alp*g(t.e0) - (1-t.alp)*g(t.e2))
+			res := t.y - (gv[t.i1] - t.alp*gv[t.i0] - (1-t.alp)*gv[t.i2])
 			s += t.w * res * res
 		}
 		return s
 	}
 	best, bestSSE := 1.0, sse(1)
 	null := bestSSE
-	for k := range 241 {
-		r := math.Exp(math.Log(0.1) + float64(k)*math.Log(40)/240) // 0.1 … 4
-		if v := sse(r); v < bestSSE {
-			best, bestSSE = r, v
+	// The grid r = 0.1 … 4 (241 points, even in log r) is searched coarse to
+	// fine: every 16th point, then every 4th around the best of those, then
+	// every point around the best again. The sum of squares is smooth and
+	// single-dipped in log r, so this finds the grid's minimum with 28
+	// evaluations instead of 241.
+	const steps = 240
+	gridR := func(k int) float64 { return math.Exp(math.Log(0.1) + float64(k)*math.Log(40)/steps) }
+	var sseAt [steps + 1]float64
+	var done [steps + 1]bool
+	eval := func(k int) float64 {
+		if !done[k] {
+			sseAt[k], done[k] = sse(gridR(k)), true
+		}
+		return sseAt[k]
+	}
+	kc, lo, hi, prev := 0, 0, steps, 0
+	for _, step := range []int{16, 4} {
+		if prev > 0 {
+			lo, hi = max(kc-prev+step, 0), min(kc+prev-step, steps)
+		}
+		for k := lo; k <= hi; k += step {
+			if eval(k) < eval(kc) {
+				kc = k
+			}
+		}
+		prev = step
+	}
+	for k := max(kc-prev+1, 0); k <= min(kc+prev-1, steps); k++ {
+		if v := eval(k); v < bestSSE {
+			best, bestSSE = gridR(k), v
 		}
 	}
 	if bestSSE <= 0 {
@@ -914,13 +1048,35 @@ func (f *profileFit) smoothLevel(pts []profPoint, base []float64, kind int) []fl
 		d = pchipSlopes(x, y, pts)
 	}
 	out := make([]float64, l.n)
-	prev := hermiteAt(x, y, d, pb[0])
+	w := hermiteWalker{x: x, y: y, d: d}
+	prev := w.at(pb[0])
 	for i := range l.n {
-		next := hermiteAt(x, y, d, pb[i+1])
+		next := w.at(pb[i+1])
 		out[i] = math.Max(next-prev, 0)
 		prev = next
 	}
 	return out
+}
+
+// hermiteWalker is hermiteAt for increasing arguments: it finds the knot
+// interval by stepping forward instead of searching, for a per-day sweep.
+type hermiteWalker struct {
+	x, y, d []float64
+	j       int
+}
+
+func (w *hermiteWalker) at(s float64) float64 {
+	x, n := w.x, len(w.x)
+	if s <= x[0] || s >= x[n-1] {
+		return hermiteAt(x, w.y, w.d, s)
+	}
+	for w.j > 0 && x[w.j-1] >= s {
+		w.j-- // not increasing after all: step back
+	}
+	for x[w.j] < s {
+		w.j++
+	}
+	return hermiteSegment(x, w.y, w.d, w.j, s)
 }
 
 // pchipSlopes are the Fritsch–Butland derivatives; an unknown interval gets
@@ -997,7 +1153,12 @@ func hermiteAt(x, y, d []float64, s float64) float64 {
 	if s >= x[n-1] {
 		return y[n-1] + (s-x[n-1])*(y[n-1]-y[n-2])/math.Max(x[n-1]-x[n-2], 1e-12)
 	}
-	j := sort.SearchFloat64s(x, s)
+	return hermiteSegment(x, y, d, sort.SearchFloat64s(x, s), s)
+}
+
+// hermiteSegment evaluates the interpolant at s in (x[0], x[n-1]), where j is
+// the first knot with x[j] >= s.
+func hermiteSegment(x, y, d []float64, j int, s float64) float64 {
 	if x[j] == s {
 		return y[j]
 	}
@@ -1044,14 +1205,24 @@ func pairedT(a, b []float64) float64 {
 
 // cvErrors are the two-fold cross-validated absolute errors of predicting
 // held-out readings (alternate interior readings) from their neighbours by
-// spreading the neighbours' interval in proportion to the candidate's
-// cumulative intensity, as BuildDaily does; one per held-out reading, in the
-// same order for every candidate.
-func (l *profLearner) cvErrors(cfg shapeConfig) []float64 {
+// spreading the neighbours' interval in proportion to each candidate's
+// cumulative intensity, as BuildDaily does; per candidate one error per
+// held-out reading, in the same order for every candidate.
+//
+// Only the cumulative intensity at the readings matters, so it is computed
+// there and not per day: a candidate's structural shape is integrated once
+// per fold into prefix sums (shared by the three smoothers, and by both folds
+// when nothing of it is fitted), and a smooth level is evaluated only at the
+// day boundaries around each reading. This leaves out one detail of fitShape
+// that cannot change which candidate wins: the per-day floor of the
+// normalised intensity (1e-3 of the mean day).
+func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
+	out := make([][]float64, len(cands))
 	n := len(l.pts)
-	var out []float64
+	fixed := map[shapeConfig][]float64{}
+	var keep, held []int
 	for fold := range 2 {
-		var keep, held []int
+		keep, held = keep[:0], held[:0]
 		for i := range n {
 			if i == 0 || i == n-1 || i%2 == fold {
 				keep = append(keep, i)
@@ -1059,28 +1230,201 @@ func (l *profLearner) cvErrors(cfg shapeConfig) []float64 {
 				held = append(held, i)
 			}
 		}
-		var v []float64
-		if cfg == (shapeConfig{}) {
-			v = make([]float64, l.n)
-			for i := range v {
-				v[i] = 1
+		pts := l.keptPoints(keep)
+		fitted := map[shapeConfig][]float64{}
+		for ci, c := range cands {
+			key := c
+			key.smooth = smoothNone
+			S, ok := fixed[key]
+			if !ok {
+				S, ok = fitted[key]
 			}
-		} else {
-			v = l.fitShape(keep, cfg).day
-		}
-		pv := prefixSums(v)
-		for _, h := range held {
-			a, b, p := l.pts[h-1], l.pts[h+1], l.pts[h]
-			if !p.known || !b.known {
-				continue
+			if !ok {
+				var learnedShape bool
+				S, learnedShape = l.structuralPrefix(pts, key)
+				if learnedShape {
+					fitted[key] = S
+				} else {
+					fixed[key] = S
+				}
 			}
-			ia, ib, ip := l.at(pv, v, a.t), l.at(pv, v, b.t), l.at(pv, v, p.t)
-			e := b.c - a.c // worst case when the intensity is degenerate
-			if ib-ia > 0 {
-				e = math.Abs(a.c + (b.c-a.c)*(ip-ia)/(ib-ia) - p.c)
+			cum := func(t float64) float64 { return l.atPrefix(S, t) }
+			if c.smooth != smoothNone {
+				if sl := l.newSmoothCum(pts, S, c.smooth); sl != nil {
+					cum = sl.at
+				}
 			}
-			out = append(out, e)
+			for _, h := range held {
+				a, b, p := l.pts[h-1], l.pts[h+1], l.pts[h]
+				if !p.known || !b.known {
+					continue
+				}
+				ia, ib, ip := cum(a.t), cum(b.t), cum(p.t)
+				e := b.c - a.c // worst case when the intensity is degenerate
+				if ib-ia > 0 {
+					e = math.Abs(a.c + (b.c-a.c)*(ip-ia)/(ib-ia) - p.c)
+				}
+				out[ci] = append(out[ci], e)
+			}
 		}
 	}
 	return out
+}
+
+// keptPoints are the readings idx (indices into l.pts) as a fit sees them.
+func (l *profLearner) keptPoints(idx []int) []profPoint {
+	pts := make([]profPoint, len(idx))
+	for k, i := range idx {
+		pts[k] = l.pts[i]
+		if k > 0 && i != idx[k-1]+1 {
+			// An interval that spans a dropped reading is known only if
+			// every interval it covers is.
+			for j := idx[k-1] + 1; j <= i; j++ {
+				pts[k].known = pts[k].known && l.pts[j].known
+			}
+		}
+	}
+	return pts
+}
+
+// structuralPrefix returns the prefix sums over the span's days of the
+// structural shape (weekday × season × degree days, as fitShape builds its
+// base) of cfg fitted on pts, and whether it depends on pts (a learned
+// season or degree-day factor) rather than on the calendar alone.
+func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig) ([]float64, bool) {
+	f := &profileFit{l: l, cfg: cfg, weekday: ones7(), hddA: 1}
+	if cfg.seasonal && pts[len(pts)-1].t-pts[0].t >= minSeasonalDays {
+		f.fitSeason(pts)
+	}
+	if cfg.hdd {
+		f.fitHDD(pts)
+	}
+	prefix := make([]float64, l.n+1)
+	for i := range l.n {
+		b := f.structuralAt(i)
+		if cfg.weekday {
+			b = math.Max(b*l.weekday[l.wd[i]], intensityFloor)
+		}
+		prefix[i+1] = prefix[i] + b
+	}
+	return prefix, f.learned || cfg.hdd
+}
+
+// atPrefix is at for a quantity given by its prefix sums alone.
+func (l *profLearner) atPrefix(prefix []float64, t float64) float64 {
+	x := t - float64(l.d0)
+	i := int(math.Floor(x))
+	if i < 0 {
+		return 0
+	}
+	if i >= l.n {
+		return prefix[l.n]
+	}
+	return prefix[i] + (prefix[i+1]-prefix[i])*(x-float64(i))
+}
+
+// smoothCum is the cumulative intensity of a smooth level (smoothLevel)
+// through pts at any day position: the interpolant H of the register against
+// structural time S, sampled at day boundaries (H(S) − H(S₀) up to the
+// day) and linear within a day. smoothLevel clamps a day's use at 0 where H
+// falls; corr holds those clamps' running total at the affected days, which
+// only segments of H that are not monotone can have.
+type smoothCum struct {
+	l          *profLearner
+	S, x, y, d []float64
+	corrDay    []int     // days whose use was clamped, increasing
+	corrSum    []float64 // corrSum[k]: total clamp up to and including corrDay[k]
+}
+
+// newSmoothCum returns nil when the level has no use at all (fitShape then
+// falls back to the structural shape).
+func (l *profLearner) newSmoothCum(pts []profPoint, S []float64, kind int) *smoothCum {
+	n := len(pts)
+	sc := &smoothCum{l: l, S: S, x: make([]float64, n), y: make([]float64, n)}
+	for i, p := range pts {
+		sc.x[i], sc.y[i] = l.atPrefix(S, p.t), p.c
+	}
+	if kind == smoothSpline {
+		sc.d = splineSlopes(sc.x, sc.y)
+	} else {
+		sc.d = pchipSlopes(sc.x, sc.y, pts)
+	}
+	h := func(s float64) float64 { return hermiteAt(sc.x, sc.y, sc.d, s) }
+	total := 0.0
+	for k := 0; k+1 < n; k++ {
+		if hermiteMonotone(sc.x, sc.y, sc.d, k) {
+			continue
+		}
+		// The days that overlap the falling segment, one by one.
+		lo := max(sort.SearchFloat64s(S, sc.x[k])-1, 0)
+		hi := min(sort.SearchFloat64s(S, sc.x[k+1]), l.n)
+		if m := len(sc.corrDay); m > 0 && lo <= sc.corrDay[m-1] {
+			lo = sc.corrDay[m-1] + 1
+		}
+		for i := lo; i < hi; i++ {
+			if du := h(S[i+1]) - h(S[i]); du < 0 {
+				total -= du
+				sc.corrDay = append(sc.corrDay, i)
+				sc.corrSum = append(sc.corrSum, total)
+			}
+		}
+	}
+	if !(sc.at(float64(l.d0+l.n)) > sc.at(float64(l.d0))) {
+		return nil
+	}
+	return sc
+}
+
+// at returns the cumulative intensity at day position t (up to a constant).
+func (sc *smoothCum) at(t float64) float64 {
+	l := sc.l
+	h := func(s float64) float64 { return hermiteAt(sc.x, sc.y, sc.d, s) }
+	x := t - float64(l.d0)
+	i := int(math.Floor(x))
+	switch {
+	case i < 0:
+		return h(sc.S[0])
+	case i >= l.n:
+		return h(sc.S[l.n]) + sc.corrBefore(l.n)
+	}
+	h0, h1 := h(sc.S[i]), h(sc.S[i+1])
+	c0 := sc.corrBefore(i)
+	day := h1 - h0
+	if k := sort.SearchInts(sc.corrDay, i); k < len(sc.corrDay) && sc.corrDay[k] == i {
+		day = 0
+	}
+	return h0 + c0 + day*(x-float64(i))
+}
+
+// corrBefore is the clamps' total over the days before day i.
+func (sc *smoothCum) corrBefore(i int) float64 {
+	k := sort.SearchInts(sc.corrDay, i)
+	if k == 0 {
+		return 0
+	}
+	return sc.corrSum[k-1]
+}
+
+// hermiteMonotone reports whether the cubic Hermite segment k never falls:
+// its derivative, a quadratic in the segment's parameter, is non-negative at
+// both ends and at its minimum.
+func hermiteMonotone(x, y, d []float64, k int) bool {
+	hh := x[k+1] - x[k]
+	if !(hh > 0) {
+		return true // never evaluated inside
+	}
+	d0, d1 := d[k], d[k+1]
+	del := (y[k+1] - y[k]) / hh
+	if d0 < 0 || d1 < 0 {
+		return false
+	}
+	a := 3*d0 + 3*d1 - 6*del
+	b := -4*d0 - 2*d1 + 6*del
+	if a <= 0 {
+		return true // concave or linear: the minimum is at an end
+	}
+	if s := -b / (2 * a); s > 0 && s < 1 {
+		return d0-b*b/(4*a) >= 0
+	}
+	return true
 }

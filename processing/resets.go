@@ -95,7 +95,7 @@ func dropTypos(rs []Reading, events []Event, loc *time.Location) ([]Reading, []E
 	out := rs[:1]
 	for i := 1; i < len(rs)-1; i++ {
 		prev, cur, next := out[len(out)-1].Value, rs[i].Value, rs[i+1].Value
-		if prev <= next && (cur > next || cur < prev) {
+		if isTypo(prev, cur, next) {
 			events = append(events, Event{Time: rs[i].Time, Kind: EventTypo,
 				Message: fmt.Sprintf("reading %s at %s does not fit between %s and %s; ignored as a typo",
 					fmtNum(cur), fmtTime(rs[i].Time, loc), fmtNum(prev), fmtNum(next))})
@@ -105,6 +105,12 @@ func dropTypos(rs []Reading, events []Event, loc *time.Location) ([]Reading, []E
 	}
 	out = append(out, rs[len(rs)-1])
 	return out, events
+}
+
+// isTypo reports whether a reading cur between prev and next is off in both
+// directions: prev and next are in order, cur does not fit between them.
+func isTypo(prev, cur, next float64) bool {
+	return prev <= next && (cur > next || cur < prev)
 }
 
 // continueRegister unwraps rollovers and bridges resets (see cleanReadings).

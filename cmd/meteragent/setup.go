@@ -85,7 +85,7 @@ func runOptions(cfg *config.Config, loc *time.Location) processing.RunOptions {
 		From:                 cfg.Processing.FirstDay.In(loc),
 		MaxExtrapolationDays: cfg.Processing.MaxExtrapolationDays,
 		MeasuredGap:          cfg.Processing.MeasuredGap,
-		Intensity:            processing.ProfileIntensity(loc, nil, 0),
+		Profiles:             &processing.ProfileOptions{},
 	}
 }
 
