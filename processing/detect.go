@@ -386,45 +386,159 @@ func stuckEvent(vs []pmValue, i, j int, idle func(pmValue) bool, ctx int) (stuck
 func localLevels(vs []pmValue, medK int, typical float64) {
 	hl := max(pmLevelDays, pmLevelIntervals*medK)
 	hs := max(pmScaleDays, pmScaleIntervals*medK)
-	buf := make([]wv, 0, 64)
+	// Each value's neighbours are a window that moves along the values:
+	// kept sorted, a window's median costs a scan instead of a sort.
+	w := newSortedWindow(len(vs), func(i int) (wv, bool) {
+		return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked
+	})
 	for j := range vs {
 		p := &vs[j]
-		lo, hi := window(vs, p.dn-hl, p.end()+hl)
-		buf = buf[:0]
-		for i := lo; i < hi; i++ {
-			if i != j && !vs[i].masked {
-				buf = append(buf, wv{vs[i].u, float64(vs[i].k)})
-			}
-		}
-		if len(buf) < pmMinNeighbours {
+		w.moveTo(window(vs, p.dn-hl, p.end()+hl))
+		if w.count(j) < pmMinNeighbours {
 			continue
 		}
-		p.level = weightedMedian(buf)
+		p.level = w.quantile(0.5, j)
 		p.exp = p.level * p.inten
 	}
+	w = newSortedWindow(len(vs), func(i int) (wv, bool) {
+		q := &vs[i]
+		return wv{(q.v - q.exp) * math.Sqrt(float64(q.k)), 1}, !q.masked && !math.IsNaN(q.level)
+	})
 	for j := range vs {
 		p := &vs[j]
 		if math.IsNaN(p.level) {
 			continue
 		}
-		lo, hi := window(vs, p.dn-hs, p.end()+hs)
-		buf = buf[:0]
-		for i := lo; i < hi; i++ {
-			q := vs[i]
-			if i != j && !q.masked && !math.IsNaN(q.level) {
-				buf = append(buf, wv{(q.v - q.exp) * math.Sqrt(float64(q.k)), 1})
-			}
-		}
-		if len(buf) < pmMinNeighbours {
+		w.moveTo(window(vs, p.dn-hs, p.end()+hs))
+		if w.count(j) < pmMinNeighbours {
 			p.level = math.NaN()
+			w.drop(j) // no longer a neighbour of the values after it
 			continue
 		}
 		// The interquartile range, not the MAD: a meter that uses on one day
 		// in three has a median residual of 0 but is not noiseless.
-		q75 := weightedQuantile(buf, 0.75)
-		iqr := q75 - sortedQuantile(buf, 0.25)
+		iqr := w.quantile(0.75, j) - w.quantile(0.25, j)
 		p.sigma = max(iqr/iqrScale, pmRelFloor*p.exp, pmTypicalFloor*typical)
 	}
+}
+
+// sortedWindow holds the weighted values of the indices [lo, hi) that
+// qualify, sorted by value, as the window moves.
+type sortedWindow struct {
+	xs     []wv // sorted by x
+	total  float64
+	in     []bool // index i's value is in xs…
+	vals   []wv   // …with this value
+	value  func(i int) (wv, bool)
+	lo, hi int
+}
+
+func newSortedWindow(n int, value func(i int) (wv, bool)) *sortedWindow {
+	return &sortedWindow{in: make([]bool, n), vals: make([]wv, n), value: value}
+}
+
+// moveTo makes the window [lo, hi).
+func (w *sortedWindow) moveTo(lo, hi int) {
+	if lo >= w.hi || hi <= w.lo { // disjoint: start over
+		for i := w.lo; i < w.hi; i++ {
+			w.drop(i)
+		}
+		w.lo, w.hi = lo, lo
+	}
+	for ; w.lo > lo; w.lo-- {
+		w.add(w.lo - 1)
+	}
+	for ; w.hi < hi; w.hi++ {
+		w.add(w.hi)
+	}
+	for ; w.lo < lo; w.lo++ {
+		w.drop(w.lo)
+	}
+	for ; w.hi > hi; w.hi-- {
+		w.drop(w.hi - 1)
+	}
+}
+
+func (w *sortedWindow) add(i int) {
+	v, ok := w.value(i)
+	if !ok {
+		return
+	}
+	k, _ := slices.BinarySearchFunc(w.xs, v.x, func(a wv, x float64) int { return cmp.Compare(a.x, x) })
+	w.xs = slices.Insert(w.xs, k, v)
+	w.total += v.w
+	w.in[i], w.vals[i] = true, v
+}
+
+// drop takes index i's value out of the window, if it is in.
+func (w *sortedWindow) drop(i int) {
+	if !w.in[i] {
+		return
+	}
+	k := w.find(i)
+	w.xs = slices.Delete(w.xs, k, k+1)
+	w.total -= w.vals[i].w
+	w.in[i] = false
+}
+
+// find returns the position in xs of index i's value.
+func (w *sortedWindow) find(i int) int {
+	v := w.vals[i]
+	k, _ := slices.BinarySearchFunc(w.xs, v.x, func(a wv, x float64) int { return cmp.Compare(a.x, x) })
+	for w.xs[k] != v {
+		k++
+	}
+	return k
+}
+
+// has reports whether index i's value is in the window (false for i < 0).
+func (w *sortedWindow) has(i int) bool { return i >= 0 && w.in[i] }
+
+// count is the number of values in the window other than index skip's.
+func (w *sortedWindow) count(skip int) int {
+	if w.has(skip) {
+		return len(w.xs) - 1
+	}
+	return len(w.xs)
+}
+
+// quantile is sortedQuantile of the window without index skip's value
+// (skip < 0: all of it).
+func (w *sortedWindow) quantile(p float64, skip int) float64 {
+	xs, total := w.xs, w.total
+	at := -1
+	if w.has(skip) {
+		at = w.find(skip)
+		total -= w.vals[skip].w
+	}
+	n := len(xs)
+	if at >= 0 {
+		n--
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	// The same walk as sortedQuantile, stepping over position at.
+	next := func(i int) int {
+		i++
+		if i == at {
+			i++
+		}
+		return i
+	}
+	acc := 0.0
+	last := -1
+	for i := next(-1); i < len(xs); i = next(i) {
+		acc += xs[i].w
+		if acc > p*total {
+			return xs[i].x
+		}
+		if j := next(i); acc == p*total && j < len(xs) {
+			return (xs[i].x + xs[j].x) / 2
+		}
+		last = i
+	}
+	return xs[last].x
 }
 
 // spikes flags values far above expected, one event per run of contiguous
@@ -491,39 +605,32 @@ func levelShifts(vs []pmValue, medK int, typical float64) []Anomaly {
 		from, to int // after-window values
 	}
 	var cands []cand
-	var bw, aw, dev, ratios []wv
+	var dev, ratios []wv
+	// The windows before and after each day move along the values: kept
+	// sorted, their medians cost a scan instead of a sort.
+	value := func(i int) (wv, bool) { return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked }
+	bwin, awin := newSortedWindow(len(vs), value), newSortedWindow(len(vs), value)
 	for j := range vs {
 		t := vs[j].dn
 		blo, bhi := window(vs, t-w, t)
 		alo, ahi := window(vs, t, t+w)
-		collect := func(lo, hi int, dst []wv) ([]wv, float64) {
-			dst = dst[:0]
-			days := 0.0
-			for _, p := range vs[lo:hi] {
-				if !p.masked {
-					dst = append(dst, wv{p.u, float64(p.k)})
-					days += float64(p.k)
-				}
-			}
-			return dst, days
-		}
-		var nB, nA float64
-		bw, nB = collect(blo, bhi, bw)
-		aw, nA = collect(alo, ahi, aw)
+		bwin.moveTo(blo, bhi)
+		awin.moveTo(alo, ahi)
+		nB, nA := bwin.total, awin.total // days covered by unmasked values
 		if nB < shiftCover*float64(w) || nA < shiftCover*float64(w) {
 			continue
 		}
-		mB, mA := weightedMedian(bw), weightedMedian(aw)
+		mB, mA := bwin.quantile(0.5, -1), awin.quantile(0.5, -1)
 		r := math.Log((mA + offset) / (mB + offset))
 		ratios = append(ratios, wv{math.Abs(r), 1})
 		if math.Abs(r) < math.Log(shiftRatio) {
 			continue
 		}
 		dev = dev[:0]
-		for _, x := range bw {
+		for _, x := range bwin.xs {
 			dev = append(dev, wv{math.Abs(x.x-mB) * math.Sqrt(x.w), 1})
 		}
-		for _, x := range aw {
+		for _, x := range awin.xs {
 			dev = append(dev, wv{math.Abs(x.x-mA) * math.Sqrt(x.w), 1})
 		}
 		sd := max(madScale*weightedMedian(dev), pmRelFloor*math.Max(mA, mB), pmTypicalFloor*offset/shiftOffset)
