@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -22,6 +24,9 @@ const (
 	// httpShutdownTimeout bounds the wait for requests in flight on stop.
 	httpShutdownTimeout = time.Second
 )
+
+// serviceGCPercent is the agent's GOGC unless the environment sets one.
+const serviceGCPercent = 50
 
 var _ mqtt.Committer = (*agent.Agent)(nil)
 
@@ -44,6 +49,13 @@ func runRun(ctx context.Context, e *env, args []string) error {
 // recompute loop ends, the HTTP server drains, and storage closes last.
 func serve(ctx context.Context, e *env, s *setup) (err error) {
 	log := newLogger(s.cfg.Logging, e.stderr)
+	if os.Getenv("GOGC") == "" {
+		// Memory is what a Pi next to Home Assistant is short of, and the
+		// full recompute, the only heavy work, is rare: collecting at 50%
+		// growth instead of 100% lowers the peak by about 4 MB for about a
+		// fifth more recompute time (TestDemoHouseRSS). GOGC overrides it.
+		debug.SetGCPercent(serviceGCPercent)
+	}
 	db, err := openStore(s, lockTimeout)
 	if err != nil {
 		return err
