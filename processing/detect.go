@@ -802,13 +802,14 @@ func nightUnits(vs []pmValue, rs []Reading, loc *time.Location) []leakUnit {
 	}
 	var units []leakUnit
 	maxGap := time.Duration(nightMaxGap * float64(time.Hour))
+	dc := dayClock{loc: loc}
 	for i := 0; i+1 < len(rs); {
-		dn := dayIn(rs[i].Time, loc)
-		from := midnight(dn, loc)
+		dn := dc.day(rs[i].Time)
+		from := dc.midnight(dn)
 		to := from.Add(nightHours * time.Hour)
 		pairs, dry, floor := 0, false, math.Inf(1)
 		k := i
-		for ; k+1 < len(rs) && dayIn(rs[k].Time, loc) == dn; k++ {
+		for ; k+1 < len(rs) && dc.day(rs[k].Time) == dn; k++ {
 			a, b := rs[k], rs[k+1]
 			if a.Time.Before(from) || b.Time.After(to) || b.Time.Sub(a.Time) > maxGap {
 				continue

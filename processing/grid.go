@@ -54,6 +54,86 @@ func midnight(c int, loc *time.Location) time.Time {
 	return t
 }
 
+// dayClock answers dayIn and midnight for many instants of one location
+// without the time package's calendar arithmetic: within one zone period
+// (between offset changes, a few a year) the local date of an instant is
+// its Unix time plus the offset, in whole days. Instants near a change and
+// midnights that may not exist fall back to dayIn and midnight.
+type dayClock struct {
+	loc    *time.Location
+	lo, hi int64 // Unix seconds of the known zone period [lo, hi)
+	off    int64 // its offset east of UTC in seconds
+	known  bool
+}
+
+// learn makes the period around lt (in c.loc) the known one.
+func (c *dayClock) learn(lt time.Time) {
+	_, off := lt.Zone()
+	start, end := lt.ZoneBounds()
+	c.off, c.lo, c.hi, c.known = int64(off), math.MinInt64, math.MaxInt64, true
+	if !start.IsZero() {
+		c.lo = start.Unix()
+	}
+	if !end.IsZero() {
+		c.hi = end.Unix()
+	}
+}
+
+// day is dayIn(t, c.loc).
+func (c *dayClock) day(t time.Time) int {
+	u := t.Unix()
+	if !c.known || u < c.lo || u >= c.hi {
+		c.learn(t.In(c.loc))
+	}
+	return int(floorDiv(u+c.off, secondsPerDay))
+}
+
+// midnight is midnight(d, c.loc).
+func (c *dayClock) midnight(d int) time.Time {
+	if c.known {
+		// Away from any change of offset the local midnight exists and is
+		// unique; otherwise ask the time package.
+		if u := int64(d)*secondsPerDay - c.off; u-secondsPerDay >= c.lo && u+secondsPerDay < c.hi {
+			return time.Unix(u, 0).In(c.loc)
+		}
+	}
+	t := midnight(d, c.loc)
+	c.learn(t)
+	return t
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// civilFromDays is civilDate by integer arithmetic (H. Hinnant's
+// days-to-civil for the proleptic Gregorian calendar).
+func civilFromDays(c int) (int, time.Month, int) {
+	z := c + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	return y, time.Month(m), d
+}
+
 // firstMidnightFrom returns the civil day of the first local midnight at or
 // after t.
 func firstMidnightFrom(t time.Time, loc *time.Location) int {
@@ -91,8 +171,9 @@ func newGrid(first, last int, loc *time.Location, clk clock) *grid {
 	n := last - first + 1
 	g.mids = make([]time.Time, n)
 	g.secs = make([]float64, n)
+	dc := dayClock{loc: loc}
 	for k := range n {
-		g.mids[k] = midnight(first+k, loc)
+		g.mids[k] = dc.midnight(first + k)
 		g.secs[k] = clk.secs(g.mids[k])
 	}
 	return g

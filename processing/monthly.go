@@ -19,12 +19,17 @@ import (
 // Date location.
 func Monthly(days []Day, loc *time.Location) []Month {
 	var out []Month
+	var dc dayClock
 	for _, d := range days {
 		t := d.Date
 		if loc != nil {
 			t = t.In(loc)
 		}
-		y, m, dd := t.Date()
+		// The same date as t.Date(), from the zone period's offset.
+		if dc.loc != t.Location() {
+			dc = dayClock{loc: t.Location()}
+		}
+		y, m, dd := civilFromDays(dc.day(t))
 		if n := len(out); n == 0 || out[n-1].Start.Year() != y || out[n-1].Start.Month() != m {
 			out = append(out, Month{
 				Start:       time.Date(y, m, 1, 0, 0, 0, 0, t.Location()),

@@ -349,9 +349,14 @@ func newDayMask(days []Day, mask []bool) dayMask {
 	if len(days) == 0 {
 		return dayMask{}
 	}
-	dm := dayMask{first: dateOf(days[0].Date)}
+	// dateOf of each day, from its zone period's offset.
+	dc := dayClock{loc: days[0].Date.Location()}
+	dm := dayMask{first: dc.day(days[0].Date)}
 	for i, d := range days {
-		k := dateOf(d.Date) - dm.first
+		if d.Date.Location() != dc.loc {
+			dc = dayClock{loc: d.Date.Location()}
+		}
+		k := dc.day(d.Date) - dm.first
 		for len(dm.ok) <= k {
 			dm.ok = append(dm.ok, false)
 		}
