@@ -115,7 +115,7 @@ func profileAnomalies(s []sample) []Anomaly {
 	loc := src.days[0].Date.Location()
 	var out []Anomaly
 	rs := src.rs
-	if len(rs) >= 3 {
+	if len(rs) >= 3 && hasTypo(rs) {
 		clean, events := dropTypos(slices.Clone(rs), nil, loc)
 		if len(events) > 0 {
 			out = append(out, typoAnomalies(rs, clean, events, loc)...)
@@ -148,6 +148,17 @@ func profileAnomalies(s []sample) []Anomaly {
 	out = append(out, levelShifts(vs, medK, typical)...)
 	slices.SortStableFunc(out, func(a, b Anomaly) int { return a.Date.Compare(b.Date) })
 	return out
+}
+
+// hasTypo reports whether dropTypos would drop a reading: until it drops
+// the first, its previous reading is the raw one.
+func hasTypo(rs []Reading) bool {
+	for i := 1; i+1 < len(rs); i++ {
+		if isTypo(rs[i-1].Value, rs[i].Value, rs[i+1].Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // learnAnomalyProfile learns the meter's shape of use without the smooth

@@ -20,6 +20,8 @@ import (
 func Monthly(days []Day, loc *time.Location) []Month {
 	var out []Month
 	var dc dayClock
+	var curY int // the date of the last Month's Start
+	var curM time.Month
 	for _, d := range days {
 		t := d.Date
 		if loc != nil {
@@ -30,7 +32,8 @@ func Monthly(days []Day, loc *time.Location) []Month {
 			dc = dayClock{loc: t.Location()}
 		}
 		y, m, dd := civilFromDays(dc.day(t))
-		if n := len(out); n == 0 || out[n-1].Start.Year() != y || out[n-1].Start.Month() != m {
+		if n := len(out); n == 0 || y != curY || m != curM {
+			curY, curM = y, m
 			out = append(out, Month{
 				Start:       time.Date(y, m, 1, 0, 0, 0, 0, t.Location()),
 				Reading:     math.NaN(),
