@@ -805,10 +805,19 @@ func nightUnits(vs []pmValue, rs []Reading, loc *time.Location) []leakUnit {
 		return nil
 	}
 	span := dayIn(rs[len(rs)-1].Time, loc) - dayIn(rs[0].Time, loc) + 1
-	inten := make(map[int]float64, len(vs))
+	// The values' intensity by day, from the first value's day on (values
+	// are sorted by day; days without one count as 1).
+	first, last := vs[0].dn, 0
+	for _, p := range vs {
+		last = max(last, p.end())
+	}
+	inten := make([]float64, last-first)
+	for i := range inten {
+		inten[i] = math.NaN()
+	}
 	for _, p := range vs {
 		for d := p.dn; d < p.end(); d++ {
-			inten[d] = p.inten
+			inten[d-first] = p.inten
 		}
 	}
 	var units []leakUnit
@@ -833,9 +842,9 @@ func nightUnits(vs []pmValue, rs []Reading, loc *time.Location) []leakUnit {
 			}
 		}
 		if pairs >= nightMinPairs {
-			in, ok := inten[dn]
-			if !ok {
-				in = 1
+			in := 1.0
+			if i := dn - first; i >= 0 && i < len(inten) && !math.IsNaN(inten[i]) {
+				in = inten[i]
 			}
 			units = append(units, leakUnit{dn: dn, dry: dry, floor: floor, inten: in})
 		}
