@@ -9,9 +9,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meteragent/meteragent/config"
@@ -129,7 +132,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	// The same options as the live agent's, so both compute the same series.
 	opt := runOptions(cfg, loc)
 	opt.From, opt.To = from, to
-	res, err := processing.Process(house, readings, opt)
+	res, err := processConcurrently(house, readings, opt, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
@@ -152,6 +155,49 @@ func process(ctx context.Context, e *env, f processFlags) error {
 		paths: outPaths(f.out, outs), verbose: f.verbose,
 	})
 	return nil
+}
+
+// processConcurrently is processing.Process with the physical meters, each
+// computed from its own readings alone, spread over up to workers
+// goroutines; the derived meters follow from them. The result and the error
+// (the first in house order) are Process's.
+func processConcurrently(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (processing.Result, error) {
+	plan, err := processing.NewPlan(h, opt)
+	if err != nil {
+		return processing.Result{}, err
+	}
+	n := plan.Physical()
+	// Meters with the most readings first, so that no worker is left with
+	// a big one at the end.
+	order := make([]int, n)
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return len(readings[plan.PhysicalID(b)]) - len(readings[plan.PhysicalID(a)])
+	})
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				k := order[i]
+				errs[k] = plan.ProcessPhysical(k, readings[plan.PhysicalID(k)])
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return processing.Result{}, err
+		}
+	}
+	return plan.Finish()
 }
 
 // phases times the steps of a run for -timings.

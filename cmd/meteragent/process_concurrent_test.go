@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meteragent/meteragent/config"
+	"github.com/meteragent/meteragent/processing"
+)
+
+// demoInput is the demo house as the process command reads it.
+func demoInput(t testing.TB) (processing.House, map[string][]processing.Reading, processing.RunOptions) {
+	t.Helper()
+	cfg, err := config.Load("../../testdata/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	house, err := newHouse(cfg, cfg.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("../../testdata/demo/readings.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	readings, err := readReadings(f, readingsInput{name: "readings.csv", loc: cfg.Location, kinds: meterKinds(house)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := runOptions(cfg, cfg.Location)
+	opt.From = defaultFrom(cfg, house, readings, cfg.Location)
+	opt.To = time.Date(2026, 11, 27, 0, 0, 0, 0, cfg.Location)
+	return house, readings, opt
+}
+
+// outputs renders a result as the three output files.
+func outputs(res processing.Result) string {
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	writeDaily(w, res)
+	writeMonthly(w, res)
+	writeAnomalies(w, res)
+	w.Flush()
+	return b.String()
+}
+
+// Spreading the physical meters over workers changes nothing: every worker
+// count gives processing.Process's output, events and stats.
+func TestProcessConcurrentlyMatchesProcess(t *testing.T) {
+	house, readings, opt := demoInput(t)
+	want, err := processing.Process(house, readings, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2, 3, 8} {
+		got, err := processConcurrently(house, readings, opt, workers)
+		if err != nil {
+			t.Fatalf("workers=%d: %v", workers, err)
+		}
+		if outputs(got) != outputs(want) {
+			t.Errorf("workers=%d: outputs differ from Process", workers)
+		}
+		for i := range want.Meters {
+			g, w := got.Meters[i], want.Meters[i]
+			if g.Meter.ID != w.Meter.ID || g.Stats != w.Stats || len(g.Events) != len(w.Events) {
+				t.Errorf("workers=%d: meter %d: %s %+v %d events, want %s %+v %d", workers, i,
+					g.Meter.ID, g.Stats, len(g.Events), w.Meter.ID, w.Stats, len(w.Events))
+			}
+		}
+	}
+}
+
+// With several broken meters the error is the first in house order, as
+// Process reports it, however the workers interleave.
+func TestProcessConcurrentlyFirstError(t *testing.T) {
+	house, readings, opt := demoInput(t)
+	bad := processing.Pattern{-1}
+	var broken []string
+	for i := range house.Meters {
+		m := &house.Meters[i]
+		if m.Kind == processing.Physical && len(readings[m.ID]) > 0 && len(broken) < 3 {
+			m.Pattern = &bad
+			broken = append(broken, m.ID)
+		}
+	}
+	_, want := processing.Process(house, readings, opt)
+	if !errors.Is(want, processing.ErrInvalidPattern) || !strings.Contains(want.Error(), broken[0]) {
+		t.Fatalf("Process: %v, want an invalid pattern of %s", want, broken[0])
+	}
+	for _, workers := range []int{1, 2, 8} {
+		if _, err := processConcurrently(house, readings, opt, workers); err == nil || err.Error() != want.Error() {
+			t.Errorf("workers=%d: %v, want %v", workers, err, want)
+		}
+	}
+}
+
+// BenchmarkProcessPhase measures the process phase of the demo house on one
+// goroutine and on GOMAXPROCS.
+func BenchmarkProcessPhase(b *testing.B) {
+	house, readings, opt := demoInput(b)
+	for _, workers := range []int{1, 0} {
+		name := "workers=1"
+		if workers == 0 {
+			name = "workers=GOMAXPROCS"
+		}
+		b.Run(name, func(b *testing.B) {
+			w := workers
+			if w == 0 {
+				w = len(house.Meters)
+			}
+			for b.Loop() {
+				if _, err := processConcurrently(house, readings, opt, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
