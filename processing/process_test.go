@@ -334,7 +334,7 @@ func synthHouse(n, years int) (processing.House, map[string][]processing.Reading
 }
 
 func BenchmarkProcess(b *testing.B) {
-	for _, c := range []struct{ meters, years int }{{26, 6}, {500, 10}} {
+	for _, c := range []struct{ meters, years int }{{26, 6}, {250, 10}, {500, 5}, {500, 10}} {
 		h, rs, opt := synthHouse(c.meters, c.years)
 		n := 0
 		for _, r := range rs {

@@ -1259,7 +1259,7 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 				if !p.known || !b.known {
 					continue
 				}
-				ia, ib, ip := cum(a.t), cum(b.t), cum(p.t)
+				ia, ip, ib := cum(a.t), cum(p.t), cum(b.t) // in time order
 				e := b.c - a.c // worst case when the intensity is degenerate
 				if ib-ia > 0 {
 					e = math.Abs(a.c + (b.c-a.c)*(ip-ia)/(ib-ia) - p.c)
@@ -1332,6 +1332,7 @@ func (l *profLearner) atPrefix(prefix []float64, t float64) float64 {
 type smoothCum struct {
 	l          *profLearner
 	S, x, y, d []float64
+	h          hermiteWalker // the held-out readings are asked for in time order
 	corrDay    []int     // days whose use was clamped, increasing
 	corrSum    []float64 // corrSum[k]: total clamp up to and including corrDay[k]
 }
@@ -1369,6 +1370,7 @@ func (l *profLearner) newSmoothCum(pts []profPoint, S []float64, kind int) *smoo
 			}
 		}
 	}
+	sc.h = hermiteWalker{x: sc.x, y: sc.y, d: sc.d}
 	if !(sc.at(float64(l.d0+l.n)) > sc.at(float64(l.d0))) {
 		return nil
 	}
@@ -1378,7 +1380,7 @@ func (l *profLearner) newSmoothCum(pts []profPoint, S []float64, kind int) *smoo
 // at returns the cumulative intensity at day position t (up to a constant).
 func (sc *smoothCum) at(t float64) float64 {
 	l := sc.l
-	h := func(s float64) float64 { return hermiteAt(sc.x, sc.y, sc.d, s) }
+	h := sc.h.at
 	x := t - float64(l.d0)
 	i := int(math.Floor(x))
 	switch {
