@@ -1260,7 +1260,7 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 					continue
 				}
 				ia, ip, ib := cum(a.t), cum(p.t), cum(b.t) // in time order
-				e := b.c - a.c // worst case when the intensity is degenerate
+				e := b.c - a.c                             // worst case when the intensity is degenerate
 				if ib-ia > 0 {
 					e = math.Abs(a.c + (b.c-a.c)*(ip-ia)/(ib-ia) - p.c)
 				}
@@ -1333,8 +1333,8 @@ type smoothCum struct {
 	l          *profLearner
 	S, x, y, d []float64
 	h          hermiteWalker // the held-out readings are asked for in time order
-	corrDay    []int     // days whose use was clamped, increasing
-	corrSum    []float64 // corrSum[k]: total clamp up to and including corrDay[k]
+	corrDay    []int         // days whose use was clamped, increasing
+	corrSum    []float64     // corrSum[k]: total clamp up to and including corrDay[k]
 }
 
 // newSmoothCum returns nil when the level has no use at all (fitShape then
