@@ -1259,8 +1259,9 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 				if !p.known || !b.known {
 					continue
 				}
-				ia, ip, ib := cum(a.t), cum(p.t), cum(b.t) // in time order
-				e := b.c - a.c                             // worst case when the intensity is degenerate
+				// In time order: cum walks the knots forward.
+				ia, ip, ib := cum(a.t), cum(p.t), cum(b.t)
+				e := b.c - a.c // worst case when the intensity is degenerate
 				if ib-ia > 0 {
 					e = math.Abs(a.c + (b.c-a.c)*(ip-ia)/(ib-ia) - p.c)
 				}
