@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/meteragent
 
 
-.PHONY: all build build-pi run test deps test-short bench fuzz lint fmt vet check-deps tidy clean
+.PHONY: all build build-pi run test deps bench-process package test-short bench fuzz lint fmt vet check-deps tidy clean
 
 all: build
 
@@ -16,8 +16,10 @@ build-pi:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/meteragent-arm64 ./cmd/meteragent
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/meteragent-armv6 ./cmd/meteragent
 
+DEMO_PROCESS := ./$(BIN) process --config testdata/demo --readings testdata/demo/readings.csv --out .cache/demo-out --to 2026-11-27
+
 run: build
-	./$(BIN) process --config testdata/demo --readings testdata/demo/readings.csv --out .cache/demo-out --to 2026-11-27
+	$(DEMO_PROCESS)
 
 # test provisions what the integration tests need (Mosquitto from Debian), then runs
 # every test with the race detector. Under CI=true no integration test may skip.
@@ -36,8 +38,28 @@ deps:
 test-short:
 	$(GO) test -short ./...
 
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# bench measures every figure of the README (see its "Figures" section); the
+# results land on standard output and in .cache/bench/.
+bench: build deps
+	@mkdir -p .cache/bench
+	$(GO) test -run='^$$' -bench='ProcessDemo|ReadReadings|ProcessPhase' -benchmem ./cmd/meteragent/
+	$(GO) test -run='^$$' -bench=. -benchmem ./processing/ ./storage/ ./config/
+	$(GO) test -run='^$$' -bench=AgentIngest -benchtime=20000x ./cmd/meteragent/
+	$(GO) test -run='^$$' -bench=AgentLatency -benchtime=10000x ./cmd/meteragent/
+	$(GO) test -count=1 -run=TestDemoHouseRSS -v ./cmd/meteragent/ | grep -E 'RSS|ok|FAIL'
+	$(MAKE) --no-print-directory bench-process
+	$(GO) run ./cmd/accuracy -out .cache/bench/accuracy.md
+	$(GO) run ./cmd/anomalybench -out .cache/bench/anomalies.md
+
+# bench-process times the batch command on the demo house, start to finish.
+bench-process: build
+	@if command -v hyperfine >/dev/null 2>&1; then \
+		hyperfine -N -w 3 -r 30 '$(DEMO_PROCESS)'; \
+	else \
+		echo "hyperfine not installed (apt-get install hyperfine): 30 runs with time"; \
+		time (for i in $$(seq 30); do $(DEMO_PROCESS) >/dev/null; done); \
+	fi
+	@if [ -x /usr/bin/time ]; then /usr/bin/time -v $(DEMO_PROCESS) 2>&1 >/dev/null | grep -E 'Maximum resident|Elapsed'; fi
 
 fuzz:
 	@echo "see README: go test -run='^$$' -fuzz=FuzzName -fuzztime=30s ./pkg"
@@ -61,6 +83,14 @@ check-deps:
 	if [ -n "$$bad" ]; then echo "processing must not read the clock or start goroutines:"; echo "$$bad"; exit 1; fi
 	@bad=$$($(GO) list -deps ./config/... | grep -E 'meteragent/(agent|storage|processing)' || true); \
 	if [ -n "$$bad" ]; then echo "config must not import our packages: $$bad"; exit 1; fi
+
+# package builds a Debian package for the Pi (arm64) with nfpm, run at a
+# pinned version through the module proxy so it adds nothing to go.mod.
+NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+DEB_VERSION := 0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+package: build-pi
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install $(NFPM)
+	VERSION=$(DEB_VERSION) .cache/bin/nfpm package -f packaging/nfpm.yaml -p deb -t bin/
 
 tidy:
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
