@@ -127,7 +127,8 @@ func Process(h House, readings map[string][]Reading, opt RunOptions) (Result, er
 // meters concurrently: NewPlan checks the house, ProcessPhysical computes one
 // physical meter from its own readings alone (calls for different meters
 // may run at the same time), and Finish derives the master and virtual
-// meters from them and returns what Process would.
+// meters from them and returns what Process would. Finish in turn splits into
+// Derive, DetectDerived (concurrent per derived meter) and Result.
 type Plan struct {
 	h     House
 	opt   RunOptions
@@ -135,6 +136,7 @@ type Plan struct {
 	nPhys int   // the first nPhys of order are the physical meters
 	res   []MeterResult
 	masks []dayMask // by house index
+	judge [][]bool  // derived meters' judged days, by dependency position
 }
 
 // NewPlan validates the house and the options as Process does.
@@ -205,7 +207,22 @@ func (p *Plan) finishMeter(i int, mask []bool) {
 }
 
 // Finish computes the master and virtual meters and returns the result.
+// It is Derive, DetectDerived for each derived meter, and Result.
 func (p *Plan) Finish() (Result, error) {
+	if err := p.Derive(); err != nil {
+		return Result{}, err
+	}
+	for k := range p.Derived() {
+		p.DetectDerived(k)
+	}
+	return p.Result(), nil
+}
+
+// Derive builds the daily series of the master and virtual meters from the
+// physical ones, in dependency order. Their anomalies, the costly part, are
+// left to DetectDerived, which depends on nothing but the meter's own days
+// and so may run concurrently for different meters.
+func (p *Plan) Derive() error {
 	byID := make(map[string]*MeterResult, len(p.h.Meters))
 	masks := make(map[string]dayMask, len(p.h.Meters))
 	for _, i := range p.order[:p.nPhys] {
@@ -213,7 +230,8 @@ func (p *Plan) Finish() (Result, error) {
 		masks[p.h.Meters[i].ID] = p.masks[i]
 	}
 	judge := func(id string, n int) bool { return masks[id].at(n) }
-	for _, i := range p.order[p.nPhys:] {
+	p.judge = make([][]bool, len(p.order)-p.nPhys)
+	for k, i := range p.order[p.nPhys:] {
 		m := p.h.Meters[i]
 		r := &p.res[i]
 		r.Meter = m
@@ -228,18 +246,34 @@ func (p *Plan) Finish() (Result, error) {
 			r.Days, mask, r.Events, err = buildVirtual(m, byID, judge, p.h.GasKWhPerM3)
 		}
 		if err != nil {
-			return Result{}, err
+			return err
 		}
-		r.Anomalies = detectMasked(r.Days, mask, p.opt.Anomaly)
+		p.judge[k] = mask
 		p.finishMeter(i, mask)
 		byID[m.ID] = r
 		masks[m.ID] = p.masks[i]
 	}
+	return nil
+}
+
+// Derived returns the number of master and virtual meters.
+func (p *Plan) Derived() int { return len(p.order) - p.nPhys }
+
+// DetectDerived finds the anomalies of the k-th derived meter (dependency
+// order). It must follow Derive; calls for different k may run
+// concurrently.
+func (p *Plan) DetectDerived(k int) {
+	i := p.order[p.nPhys+k]
+	p.res[i].Anomalies = detectMasked(p.res[i].Days, p.judge[k], p.opt.Anomaly)
+}
+
+// Result returns every meter's result, once all are computed.
+func (p *Plan) Result() Result {
 	out := Result{Meters: make([]MeterResult, 0, len(p.order))}
 	for _, i := range p.order {
 		out.Meters = append(out.Meters, p.res[i])
 	}
-	return out, nil
+	return out
 }
 
 // buildPhysical fills r with the daily series of a physical meter, and

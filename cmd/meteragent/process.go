@@ -177,27 +177,41 @@ func processConcurrently(h processing.House, readings map[string][]processing.Re
 		return len(readings[plan.PhysicalID(b)]) - len(readings[plan.PhysicalID(a)])
 	})
 	errs := make([]error, n)
+	parallel(n, workers, func(i int) {
+		k := order[i]
+		errs[k] = plan.ProcessPhysical(k, readings[plan.PhysicalID(k)])
+	})
+	for _, err := range errs {
+		if err != nil {
+			return processing.Result{}, err
+		}
+	}
+	// Deriving the series is cheap and sequential; the derived meters'
+	// anomalies are most of their cost and independent of each other.
+	if err := plan.Derive(); err != nil {
+		return processing.Result{}, err
+	}
+	parallel(plan.Derived(), workers, plan.DetectDerived)
+	return plan.Result(), nil
+}
+
+// parallel calls f(0) … f(n-1) on up to workers goroutines, in index order
+// of starting, and returns when all have returned.
+func parallel(n, workers int, f func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(workers, n) {
+	for range min(max(workers, 1), n) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
 					return
 				}
-				k := order[i]
-				errs[k] = plan.ProcessPhysical(k, readings[plan.PhysicalID(k)])
+				f(i)
 			}
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return processing.Result{}, err
-		}
-	}
-	return plan.Finish()
 }
 
 // phases times the steps of a run for -timings.

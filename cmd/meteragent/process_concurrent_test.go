@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/meteragent/meteragent/config"
 	"github.com/meteragent/meteragent/processing"
+	"github.com/meteragent/meteragent/processing/synth"
 )
 
 // demoInput is the demo house as the process command reads it.
@@ -116,6 +119,30 @@ func BenchmarkProcessPhase(b *testing.B) {
 			}
 			for b.Loop() {
 				if _, err := processConcurrently(house, readings, opt, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkProcessSynthetic measures the process phase as the command runs
+// it (processConcurrently on GOMAXPROCS workers) on processing's synthetic
+// house, the input of processing's BenchmarkProcess.
+func BenchmarkProcessSynthetic(b *testing.B) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ meters, years int }{{26, 6}, {500, 10}} {
+		house, readings, opt := synth.House(c.meters, c.years, loc)
+		n := 0
+		for _, rs := range readings {
+			n += len(rs)
+		}
+		b.Run(fmt.Sprintf("meters=%d/years=%d/readings=%d", c.meters, c.years, n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := processConcurrently(house, readings, opt, runtime.GOMAXPROCS(0)); err != nil {
 					b.Fatal(err)
 				}
 			}
