@@ -68,6 +68,10 @@ type Config struct {
 	HTTP    HTTP
 	Agent   Agent
 
+	// OutdoorTemperature is the optional temperature series (see
+	// temperature.go); nil when the section is absent.
+	OutdoorTemperature *OutdoorTemperature
+
 	Meters   []Meter            // in file order
 	Patterns map[string]Pattern // by meter id
 
@@ -281,6 +285,7 @@ func parse(cfgData, metersData, patternsData []byte) (*Config, error) {
 			checkTibberMeter(cp, c, tibberMeter)
 		}
 		checkMQTT(cp, mp, c)
+		checkTemperature(cp, c)
 	}
 
 	var errs []error
@@ -368,6 +373,9 @@ func (p *fileParser) parseConfig(root *yaml.Node, c *Config) (tibberMeter *yaml.
 				"storage":   func(v *yaml.Node, path string) { p.parseStorage(v, path, &c.Storage) },
 				"agent":     func(v *yaml.Node, path string) { p.parseAgent(v, path, &c.Agent) },
 				"http":      func(v *yaml.Node, path string) { p.parseHTTP(v, path, &c.HTTP) },
+				"outdoor_temperature": func(v *yaml.Node, path string) {
+					p.parseTemperature(v, path, &c.OutdoorTemperature)
+				},
 			},
 			ignored: map[string]string{
 				"meters_config":            unusedNotice + " (meters are read from " + MetersFile + " beside " + ConfigFile + ")",

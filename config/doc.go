@@ -66,6 +66,18 @@
 //	  listen: 127.0.0.1:8099       # "" disables it
 //	agent:                         # meteragent
 //	  debounce: 5s                 # seconds, or a duration; wait after new readings
+//	outdoor_temperature:           # meteragent; optional, absent: no temperature
+//	  id: outdoor_temperature      # the series' id in the store and in readings CSVs; not a meter id
+//	  base_temperature: 15.5       # °C; heating degree days count below it (above 0, at most 30)
+//	  mqtt: {topic: "weather/outdoor/temperature", format: number}  # like a meter's mqtt block, no unit
+//
+// outdoor_temperature is an outdoor temperature series in °C whose heating
+// degree days the learned profiles may follow: a meter whose use tracks them
+// (gas for heating) has its use between readings spread over the days by
+// them. Its readings arrive by MQTT (the block above; it needs mqtt.broker)
+// or as rows of readings CSVs with the series' id in the meter_id column.
+// InfluxDB is not read. The series is not a meter: it has no daily series,
+// results or exports.
 //
 // The database defaults to /var/lib/meteragent/meteragent.db for the
 // configuration in /etc/meteragent, else meteragent.db beside config.yaml.
