@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/meteragent/meteragent/cmd/internal/dense"
+	"github.com/meteragent/meteragent/cmd/internal/dense/densetest"
 	"github.com/meteragent/meteragent/processing"
 )
 
@@ -199,33 +197,13 @@ func TestScheduleFollowsProtocol(t *testing.T) {
 	}
 }
 
-func TestMissingDataFailsClearly(t *testing.T) {
-	var out, errb bytes.Buffer
-	dir := filepath.Join(t.TempDir(), "absent")
-	if code := run(t.Context(), []string{"-data", dir}, &out, &errb); code != 1 {
-		t.Fatalf("exit code %d, want 1", code)
-	}
-	if !strings.Contains(errb.String(), dir) || !strings.Contains(errb.String(), "not found") {
-		t.Errorf("stderr %q does not name the missing directory", errb.String())
-	}
-}
-
-// denseDir is the real data, relative to this package's directory.
-const denseDir = "../../../shared/data/dense"
+func TestMissingDataFailsClearly(t *testing.T) { densetest.MissingDirFails(t, run) }
 
 // TestDenseReduced runs a reduced benchmark on the real data: three series,
 // one scheme. It skips only outside CI when the data is absent.
 func TestDenseReduced(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(denseDir, "index.csv")); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("dense data not found at %s: %v", denseDir, err)
-		}
-		t.Fatalf("dense data not found at %s under CI: %v", denseDir, err)
-	}
-	if testing.Short() {
-		t.Skip("reduced benchmark skipped in -short mode")
-	}
-	index, err := readIndex(denseDir)
+	denseDir := densetest.NeedReal(t)
+	index, err := dense.ReadIndex(denseDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,10 +215,11 @@ func TestDenseReduced(t *testing.T) {
 		if !want[e.ID] {
 			continue
 		}
-		s, err := loadSeries(denseDir, e)
+		d, err := dense.Load(denseDir, e)
 		if err != nil {
 			t.Fatal(err)
 		}
+		s := newSeries(d)
 		scores, _, err := evaluate(s, scheme{"14", 14}, 1, methods, false)
 		if err != nil {
 			t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meteragent/meteragent/cmd/internal/dense"
 	"github.com/meteragent/meteragent/processing"
 )
 
@@ -47,9 +48,9 @@ type result struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("accuracy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "../shared/data/dense", "dense data directory (relative to the working directory)")
+	var dataDir, filter string
+	dense.AddFlags(fs, &dataDir, &filter)
 	seed := fs.Uint64("seed", 1, "seed of every random choice")
-	filter := fs.String("series", "", "only series whose id contains this")
 	only := fs.String("scheme", "", "only this scheme (7, 14, 30 or 3-45)")
 	out := fs.String("out", "", "also write the table to this file")
 	perSeries := fs.Bool("per-series", false, "also print one row per series")
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := bench(ctx, benchConfig{
-		Dir: *dataDir, Seed: *seed, Filter: *filter, Scheme: *only,
+		Dir: dataDir, Seed: *seed, Filter: filter, Scheme: *only,
 		Out: *out, PerSeries: *perSeries, Jobs: *jobs,
 	}, stdout); err != nil {
 		fmt.Fprintf(stderr, "accuracy: %v\n", err)
@@ -75,27 +76,13 @@ type benchConfig struct {
 }
 
 func bench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
-	if st, err := os.Stat(cfg.Dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("dense data directory %s not found (run from the repository root, or pass -data): %w",
-			cfg.Dir, errors.Join(err, errNotDir(st)))
-	}
-	index, err := readIndex(cfg.Dir)
+	ds, err := dense.LoadAll(cfg.Dir, cfg.Filter)
 	if err != nil {
 		return err
 	}
-	var all []*series
-	for _, e := range index {
-		if cfg.Filter != "" && !strings.Contains(e.ID, cfg.Filter) {
-			continue
-		}
-		s, err := loadSeries(cfg.Dir, e)
-		if err != nil {
-			return err
-		}
-		all = append(all, s)
-	}
-	if len(all) == 0 {
-		return fmt.Errorf("no series in %s match %q", cfg.Dir, cfg.Filter)
+	all := make([]*series, len(ds))
+	for i, d := range ds {
+		all[i] = newSeries(d)
 	}
 	var scs []scheme
 	for _, sc := range schemes {
@@ -127,13 +114,6 @@ func bench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 		if err := os.WriteFile(cfg.Out, []byte(b.String()), 0o644); err != nil {
 			return fmt.Errorf("write table: %w", err)
 		}
-	}
-	return nil
-}
-
-func errNotDir(st os.FileInfo) error {
-	if st != nil && !st.IsDir() {
-		return errors.New("not a directory")
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meteragent/meteragent/cmd/internal/dense"
+	"github.com/meteragent/meteragent/cmd/internal/dense/densetest"
 	"github.com/meteragent/meteragent/processing"
 )
 
@@ -21,16 +23,9 @@ import (
 // is dry.
 func writeSynthetic(t *testing.T, days int) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "hourly"), 0o755); err != nil {
-		t.Fatal(err)
+	files := map[string]string{
+		"index.csv": "series_id,utility,unit\nsyn_elec,electricity,kWh\ndaiad_water_syn,water (household),litre\n",
 	}
-	write := func(name, text string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("index.csv", "series_id,utility,unit\nsyn_elec,electricity,kWh\ndaiad_water_syn,water (household),litre\n")
 
 	r := rand.New(rand.NewPCG(1, 2))
 	var b strings.Builder
@@ -47,7 +42,7 @@ func writeSynthetic(t *testing.T, days int) string {
 		c += u
 		fmt.Fprintf(&b, "%s,%.1f,%.1f,24,0,1\n", d.Format(time.DateOnly), u, c)
 	}
-	write("syn_elec.csv", b.String())
+	files["syn_elec.csv"] = b.String()
 
 	madrid, err := time.LoadLocation("Europe/Madrid")
 	if err != nil {
@@ -68,9 +63,9 @@ func writeSynthetic(t *testing.T, days int) string {
 		}
 		fmt.Fprintf(&daily, "%s,%.1f,%.1f,24,,1\n", d.Format(time.DateOnly), reg-before, reg)
 	}
-	write("daiad_water_syn.csv", daily.String())
-	write(filepath.Join("hourly", "daiad_water_syn_readings.csv"), hourly.String())
-	return dir
+	files["daiad_water_syn.csv"] = daily.String()
+	files["hourly/daiad_water_syn_readings.csv"] = hourly.String()
+	return densetest.Write(t, files)
 }
 
 // cell returns column col (0-based, after the leading "|") of the table row
@@ -130,16 +125,7 @@ func TestBenchSynthetic(t *testing.T) {
 	}
 }
 
-func TestMissingDataFailsClearly(t *testing.T) {
-	var out, errb bytes.Buffer
-	dir := filepath.Join(t.TempDir(), "absent")
-	if code := run(t.Context(), []string{"-data", dir}, &out, &errb); code != 1 {
-		t.Fatalf("exit code %d, want 1", code)
-	}
-	if !strings.Contains(errb.String(), dir) || !strings.Contains(errb.String(), "not found") {
-		t.Errorf("stderr %q does not name the missing directory", errb.String())
-	}
-}
+func TestMissingDataFailsClearly(t *testing.T) { densetest.MissingDirFails(t, run) }
 
 func TestTypo(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
@@ -165,10 +151,11 @@ func TestTypo(t *testing.T) {
 func TestInject(t *testing.T) {
 	dir := writeSynthetic(t, 300)
 	for _, id := range []string{"syn_elec", "daiad_water_syn"} {
-		s, err := loadSeries(dir, indexEntry{ID: id, Utility: "x"})
+		d, err := dense.Load(dir, dense.Entry{ID: id, Utility: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		s := newSeries(d)
 		r := rand.New(rand.NewPCG(5, 5))
 		for _, kind := range kinds {
 			in, ok := inject(s, kind, r)
@@ -207,22 +194,11 @@ func TestInject(t *testing.T) {
 	}
 }
 
-// denseDir is the real data, relative to this package's directory.
-const denseDir = "../../../shared/data/dense"
-
 // TestDenseReduced runs two real series with a few injections. It skips
 // only outside CI when the data is absent.
 func TestDenseReduced(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(denseDir, "index.csv")); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("dense data not found at %s: %v", denseDir, err)
-		}
-		t.Fatalf("dense data not found at %s under CI: %v", denseDir, err)
-	}
-	if testing.Short() {
-		t.Skip("reduced benchmark skipped in -short mode")
-	}
-	index, err := readIndex(denseDir)
+	denseDir := densetest.NeedReal(t)
+	index, err := dense.ReadIndex(denseDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +206,11 @@ func TestDenseReduced(t *testing.T) {
 		if e.ID != "cam_elec_b21" && e.ID != "daiad_water_5b9161a3" {
 			continue
 		}
-		s, err := loadSeries(denseDir, e)
+		d, err := dense.Load(denseDir, e)
 		if err != nil {
 			t.Fatal(err)
 		}
+		s := newSeries(d)
 		res, err := evaluate(s, config{Seed: 1, N: 5})
 		if err != nil {
 			t.Fatal(err)

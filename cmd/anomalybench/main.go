@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meteragent/meteragent/cmd/internal/dense"
 	"github.com/meteragent/meteragent/processing"
 )
 
@@ -60,10 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("anomalybench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	fs.StringVar(&cfg.Dir, "data", "../shared/data/dense", "dense data directory (relative to the working directory)")
+	dense.AddFlags(fs, &cfg.Dir, &cfg.Filter)
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of every random choice")
 	fs.IntVar(&cfg.N, "n", 20, "injections per kind and series")
-	fs.StringVar(&cfg.Filter, "series", "", "only series whose id contains this")
 	fs.StringVar(&cfg.Out, "out", "", "also write the tables to this file")
 	fs.IntVar(&cfg.Jobs, "j", runtime.GOMAXPROCS(0), "series evaluated in parallel")
 	if err := fs.Parse(args); err != nil {
@@ -77,29 +77,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func bench(ctx context.Context, cfg config, stdout io.Writer) error {
-	if st, err := os.Stat(cfg.Dir); err != nil || !st.IsDir() {
-		if err == nil {
-			err = errors.New("not a directory")
-		}
-		return fmt.Errorf("dense data directory %s not found (run from the repository root, or pass -data): %w", cfg.Dir, err)
-	}
-	index, err := readIndex(cfg.Dir)
+	ds, err := dense.LoadAll(cfg.Dir, cfg.Filter)
 	if err != nil {
 		return err
 	}
-	var all []*series
-	for _, e := range index {
-		if cfg.Filter != "" && !strings.Contains(e.ID, cfg.Filter) {
-			continue
-		}
-		s, err := loadSeries(cfg.Dir, e)
-		if err != nil {
-			return err
-		}
-		all = append(all, s)
-	}
-	if len(all) == 0 {
-		return fmt.Errorf("no series in %s match %q", cfg.Dir, cfg.Filter)
+	all := make([]*series, len(ds))
+	for i, d := range ds {
+		all[i] = newSeries(d)
 	}
 	start := time.Now()
 	results, err := evaluateAll(ctx, all, cfg)
