@@ -58,6 +58,14 @@ type Options struct {
 	// Schedule of full recomputes; nil means none.
 	Schedule Schedule
 
+	// TemperatureID names an outdoor temperature series (°C) in the store,
+	// or "" for none. It is not a meter: at each recompute its readings
+	// become Run.Profiles.Temperatures (when Run.Profiles is set), and its
+	// readings alone trigger no recompute, because a sensor publishing every
+	// few minutes would keep the agent recomputing; a meter's next reading
+	// or the scheduled full recompute uses them.
+	TemperatureID string
+
 	Now    func() time.Time // nil = time.Now
 	Logger *slog.Logger     // nil = discard
 }
@@ -134,11 +142,17 @@ func (a *Agent) Import(ctx context.Context, rs []processing.MeterReading) (added
 		return 0, fmt.Errorf("commit %d readings: %w", len(rs), err)
 	}
 	if added > 0 {
+		marked := false
 		a.mu.Lock()
 		for _, r := range rs {
-			a.dirty[r.Meter] = true
+			if r.Meter != a.opt.TemperatureID {
+				a.dirty[r.Meter], marked = true, true
+			}
 		}
 		a.mu.Unlock()
+		if !marked {
+			return added, nil
+		}
 		select {
 		case a.kick <- struct{}{}:
 		default:
@@ -310,6 +324,9 @@ func (a *Agent) recompute(ids map[string]bool) error {
 		readings[m.ID] = rs
 	}
 	opt := a.opt.Run
+	if err := a.withTemperatures(&opt); err != nil {
+		return a.fail(err)
+	}
 	loc := house.Location
 	y, mo, d := now.In(loc).Date()
 	opt.To = time.Date(y, mo, d, 0, 0, 0, 0, loc)
@@ -331,6 +348,23 @@ func (a *Agent) recompute(ids map[string]bool) error {
 	a.recomputs++
 	a.mu.Unlock()
 	a.log.Debug("recomputed", "meters", len(want), "took", took)
+	return nil
+}
+
+// withTemperatures gives opt's profiles the stored temperature series. The
+// options' Profiles are copied, not changed: they are shared by every run.
+func (a *Agent) withTemperatures(opt *processing.RunOptions) error {
+	id := a.opt.TemperatureID
+	if id == "" || opt.Profiles == nil {
+		return nil
+	}
+	ts, err := a.store.Readings(id)
+	if err != nil {
+		return fmt.Errorf("read temperature series %s: %w", id, err)
+	}
+	po := *opt.Profiles
+	po.Temperatures = ts
+	opt.Profiles = &po
 	return nil
 }
 
