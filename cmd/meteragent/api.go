@@ -102,7 +102,7 @@ func (a *api) importCSV(w http.ResponseWriter, r *http.Request) {
 		name = "request body"
 	}
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
-	readings, err := readReadings(body, readingsInput{name: name, loc: a.s.loc, kinds: meterKinds(a.s.house), size: r.ContentLength})
+	readings, err := readReadings(body, readingsInput{name: name, loc: a.s.loc, kinds: readingKinds(a.s.cfg, a.s.house), size: r.ContentLength})
 	if err != nil {
 		a.fail(w, http.StatusBadRequest, err)
 		return

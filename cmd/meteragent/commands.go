@@ -249,7 +249,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	in := readingsInput{name: file, loc: s.loc, kinds: meterKinds(s.house)}
+	in := readingsInput{name: file, loc: s.loc, kinds: readingKinds(s.cfg, s.house)}
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		in.size = fi.Size()
 	}
@@ -266,7 +266,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(st, agent.Options{House: s.house, Run: runOptions(s.cfg, s.loc), Now: e.now})
+	a, err := agent.New(st, agent.Options{House: s.house, Run: runOptions(s.cfg, s.loc), Now: e.now, TemperatureID: s.cfg.TemperatureID()})
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err != nil {
 		return err
 	}
-	in := readingsInput{name: f.readings, loc: loc, kinds: meterKinds(house)}
+	in := readingsInput{name: f.readings, loc: loc, kinds: readingKinds(cfg, house)}
 	if fi, err := rf.Stat(); err == nil && fi.Mode().IsRegular() {
 		in.size = fi.Size()
 	}
@@ -131,6 +131,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 
 	// The same options as the live agent's, so both compute the same series.
 	opt := runOptions(cfg, loc)
+	takeTemperatures(&opt, cfg, readings)
 	opt.From, opt.To = from, to
 	res, err := processConcurrently(house, readings, opt, runtime.GOMAXPROCS(0))
 	if err != nil {

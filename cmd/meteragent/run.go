@@ -77,6 +77,8 @@ func serve(ctx context.Context, e *env, s *setup) (err error) {
 		Schedule: s.schedule,
 		Now:      e.now,
 		Logger:   log,
+
+		TemperatureID: s.cfg.TemperatureID(),
 	})
 	if err != nil {
 		return err

@@ -79,14 +79,48 @@ func parseSchedule(spec string, loc *time.Location) (agent.Schedule, error) {
 
 // runOptions are the processing options of the live agent and of the
 // process command: the configured range and rules, the learned intensity
-// profile of every physical meter, and the default anomaly method.
+// profile of every physical meter, and the default anomaly method. The
+// temperature series itself is data: the agent reads it from the store,
+// the process command from its readings (takeTemperatures).
 func runOptions(cfg *config.Config, loc *time.Location) processing.RunOptions {
+	po := &processing.ProfileOptions{}
+	if t := cfg.OutdoorTemperature; t != nil {
+		po.BaseTemperature = t.BaseTemperature
+	}
 	return processing.RunOptions{
 		From:                 cfg.Processing.FirstDay.In(loc),
 		MaxExtrapolationDays: cfg.Processing.MaxExtrapolationDays,
 		MeasuredGap:          cfg.Processing.MeasuredGap,
-		Profiles:             &processing.ProfileOptions{},
+		Profiles:             po,
 	}
+}
+
+// takeTemperatures moves the configured temperature series out of readings
+// (where it is not a meter's) into opt's profiles.
+func takeTemperatures(opt *processing.RunOptions, cfg *config.Config, readings map[string][]processing.Reading) {
+	id := cfg.TemperatureID()
+	ts, ok := readings[id]
+	if id == "" || !ok {
+		return
+	}
+	delete(readings, id)
+	if opt.Profiles == nil {
+		return
+	}
+	po := *opt.Profiles
+	po.Temperatures = ts
+	opt.Profiles = &po
+}
+
+// readingKinds are the ids a readings CSV may name: every meter of the house
+// (the reader refuses the derived ones by kind) and the temperature series,
+// which takes readings like a physical meter.
+func readingKinds(cfg *config.Config, h processing.House) map[string]processing.Kind {
+	k := meterKinds(h)
+	if id := cfg.TemperatureID(); id != "" {
+		k[id] = processing.Physical
+	}
+	return k
 }
 
 // newLogger builds the one logger of the process from logging.level and
@@ -228,6 +262,12 @@ func subscriptions(s *setup) ([]mqtt.Subscription, error) {
 			if err := add(c, c.Meter, c.Topic); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if t := s.cfg.OutdoorTemperature; t != nil && t.MQTT != nil {
+		// °C as published: the config refuses a unit here, so scale is 1.
+		if err := add(*t.MQTT, t.ID, t.MQTT.Topic); err != nil {
+			return nil, err
 		}
 	}
 	for _, c := range s.cfg.MQTT.Subscriptions {

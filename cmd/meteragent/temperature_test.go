@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meteragent/meteragent/processing"
+)
+
+// temperatureSection is the config.yaml addition of the temperature tests.
+const temperatureSection = `
+outdoor_temperature:
+  base_temperature: 17
+  mqtt:
+    topic: weather/outdoor/temperature
+    format: number
+`
+
+// readingsWithTemperature writes the agent test house's readings followed by
+// an outdoor temperature row every 6 hours over their span (winter into
+// spring, below and above freezing) and returns the file and the line of
+// the first temperature row.
+func readingsWithTemperature(t *testing.T) (file string, firstTempLine int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(agentTestdata, "readings.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	sb.Write(b)
+	if !strings.HasSuffix(sb.String(), "\n") {
+		sb.WriteByte('\n')
+	}
+	firstTempLine = strings.Count(sb.String(), "\n") + 1
+	start := time.Date(2023, 12, 31, 0, 0, 0, 0, time.UTC)
+	for i := range 4 * 125 {
+		at := start.Add(time.Duration(i) * 6 * time.Hour)
+		c := 2 + 10*float64(i)/500 + 5*math.Sin(float64(i)*0.7)
+		fmt.Fprintf(&sb, "outdoor_temperature,%s,%.1f\n", at.Format(time.RFC3339), c)
+	}
+	file = filepath.Join(t.TempDir(), "readings.csv")
+	if err := os.WriteFile(file, []byte(sb.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, firstTempLine
+}
+
+// The process command takes temperature rows when the config names the
+// series, keeps the series out of every output, and refuses the same rows
+// with the file's line and the id when the config has no such section.
+func TestProcessTemperatureRows(t *testing.T) {
+	ctx := t.Context()
+	readings, line := readingsWithTemperature(t)
+
+	out := t.TempDir()
+	code, stdout, stderr := runCmd(t, ctx, "process", "--config", agentDir(t, temperatureSection), "--readings", readings, "--out", out, "--to", "2024-05-01")
+	if code != 0 {
+		t.Fatalf("process with the section: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, name := range []string{dailyFile, monthlyFile, anomaliesFile} {
+		for _, row := range readCSV(t, filepath.Join(out, name)).rows {
+			if row[0] == "outdoor_temperature" {
+				t.Errorf("%s has a row of the temperature series: %v", name, row)
+				break
+			}
+		}
+	}
+	if strings.Contains(stdout, "outdoor_temperature") {
+		t.Errorf("the summary lists the temperature series like a meter:\n%s", stdout)
+	}
+	daily := readCSV(t, filepath.Join(out, dailyFile))
+	meters := map[string]bool{}
+	for _, row := range daily.rows {
+		meters[row[0]] = true
+	}
+	for _, id := range []string{"strom", "wasser", "heizung", "strom_total", "rest"} {
+		if !meters[id] {
+			t.Errorf("daily.csv lacks meter %s", id)
+		}
+	}
+
+	code, _, stderr = runCmd(t, ctx, "process", "--config", agentDir(t, ""), "--readings", readings, "--out", t.TempDir(), "--to", "2024-05-01")
+	want := fmt.Sprintf("%s:%d: unknown meter %q: not a meter of the config", readings, line, "outdoor_temperature")
+	if code != exitFailure || !strings.Contains(stderr, want) {
+		t.Errorf("process without the section: exit %d, stderr %q; want %d and %q", code, stderr, exitFailure, want)
+	}
+}
+
+// takeTemperatures moves the series, and only it, from the readings into
+// the profiles, with the configured base, without touching the shared
+// options it was given.
+func TestTakeTemperatures(t *testing.T) {
+	s, err := loadSetup(agentDir(t, temperatureSection))
+	if err != nil {
+		t.Fatal(err)
+	}
+	temps := []processing.Reading{{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Value: -4}}
+	strom := []processing.Reading{{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Value: 1}}
+	readings := map[string][]processing.Reading{"outdoor_temperature": temps, "strom": strom}
+	opt := runOptions(s.cfg, s.loc)
+	shared := opt.Profiles
+	takeTemperatures(&opt, s.cfg, readings)
+	if _, ok := readings["outdoor_temperature"]; ok || len(readings["strom"]) != 1 {
+		t.Errorf("readings after = %v, want only strom's", readings)
+	}
+	if p := opt.Profiles; p == nil || len(p.Temperatures) != 1 || p.Temperatures[0].Value != -4 || p.BaseTemperature != 17 {
+		t.Errorf("profiles = %+v, want the series and base 17", opt.Profiles)
+	}
+	if len(shared.Temperatures) != 0 {
+		t.Error("takeTemperatures changed the profile options it was given")
+	}
+
+	// Without the section, a meter's readings stay where they are.
+	s, err = loadSetup(agentDir(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt = runOptions(s.cfg, s.loc)
+	readings = map[string][]processing.Reading{"strom": strom}
+	takeTemperatures(&opt, s.cfg, readings)
+	if len(readings) != 1 || len(opt.Profiles.Temperatures) != 0 || opt.Profiles.BaseTemperature != 0 {
+		t.Errorf("without the section: readings %v, profiles %+v", readings, opt.Profiles)
+	}
+}
+
+// The temperature's mqtt block becomes a subscription of its id at scale 1,
+// beside the meters' own.
+func TestTemperatureSubscription(t *testing.T) {
+	s, err := loadSetup(agentDir(t, serviceConfig("tcp://127.0.0.1:1883", "")+temperatureSection))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, err := subscriptions(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, sub := range subs {
+		if sub.Meter != "outdoor_temperature" {
+			continue
+		}
+		n++
+		if sub.Topic != "weather/outdoor/temperature" || sub.Format != "number" || sub.Scale != 1 {
+			t.Errorf("temperature subscription = %+v", sub)
+		}
+	}
+	if n != 1 || len(subs) != 4 {
+		t.Errorf("subscriptions = %+v, want the three meters' and one of the temperature", subs)
+	}
+}
+
+// import csv stores the temperature rows under the series' id, and neither
+// status nor the exports of daily series show it as a meter.
+func TestImportTemperatureRows(t *testing.T) {
+	ctx := t.Context()
+	dir := agentDir(t, temperatureSection)
+	readings, _ := readingsWithTemperature(t)
+	code, out, errOut := runCmd(t, ctx, "import", "csv", readings, "--config", dir)
+	if code != 0 || !strings.Contains(out, "623 readings, 623 new") {
+		t.Fatalf("import exit %d: %s%s, want 123 meter and 500 temperature readings", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, ctx, "export", "--what", "readings", "--meter", "strom", "--config", dir)
+	if code != 0 || strings.Count(out, "\n") != 42 {
+		t.Errorf("export of strom's readings: exit %d, %d lines, want 41 readings and a header", code, strings.Count(out, "\n"))
+	}
+	for _, args := range [][]string{
+		{"status", "--config", dir},
+		{"export", "--what", "daily", "--config", dir},
+		{"export", "--what", "monthly", "--config", dir},
+	} {
+		code, out, errOut := runCmd(t, ctx, args...)
+		if code != 0 {
+			t.Errorf("%v: exit %d %s", args, code, errOut)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "outdoor_temperature") {
+				t.Errorf("%v shows the temperature series as a meter: %q", args, l)
+				break
+			}
+		}
+	}
+}
