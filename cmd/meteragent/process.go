@@ -34,7 +34,7 @@ const dateLayout = "2006-01-02"
 const (
 	dailyHeader     = "meter_id,date,reading,consumption,quality"
 	monthlyHeader   = "meter_id,month,reading,consumption"
-	anomaliesHeader = "meter_id,date,consumption,expected,score,tests"
+	anomaliesHeader = "meter_id,date,consumption,expected,score,tests,kind,days"
 )
 
 // processFlags are the process command's flags after parsing.
@@ -574,6 +574,10 @@ func writeAnomaliesRows(w *bufio.Writer, res processing.Result) {
 			b = appendNum(b, a.Score)
 			b = append(b, ',')
 			b = append(b, strings.Join(a.Tests, "+")...)
+			b = append(b, ',')
+			b = append(b, a.Kind...)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(a.Days), 10)
 			b = append(b, '\n')
 			w.Write(b)
 		}
