@@ -269,12 +269,26 @@ func sortedQuantile(xs []wv, p float64) float64 {
 // window returns the index range [lo, hi) of the values whose days lie
 // within [from, to).
 func window(vs []pmValue, from, to int) (int, int) {
-	lo := sort.Search(len(vs), func(i int) bool { return vs[i].dn >= from })
-	hi := sort.Search(len(vs), func(i int) bool { return vs[i].dn >= to })
+	lo := firstFrom(vs, from)
+	hi := lo + firstFrom(vs[lo:], to)
 	for hi > lo && vs[hi-1].end() > to {
 		hi--
 	}
 	return lo, hi
+}
+
+// firstFrom is the first index whose value starts on day dn or later.
+func firstFrom(vs []pmValue, dn int) int {
+	lo, hi := 0, len(vs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if vs[m].dn < dn {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // stuckRuns finds registers that stood still (see profileAnomalies) and masks
@@ -428,7 +442,8 @@ func localLevels(vs []pmValue, medK int, typical float64) {
 		}
 		// The interquartile range, not the MAD: a meter that uses on one day
 		// in three has a median residual of 0 but is not noiseless.
-		iqr := w.quantile(0.75, j) - w.quantile(0.25, j)
+		at := w.skipAt(j)
+		iqr := w.quantileAt(0.75, at) - w.quantileAt(0.25, at)
 		p.sigma = max(iqr/iqrScale, pmRelFloor*p.exp, pmTypicalFloor*typical)
 	}
 }
@@ -436,12 +451,13 @@ func localLevels(vs []pmValue, medK int, typical float64) {
 // sortedWindow holds the weighted values of the indices [lo, hi) that
 // qualify, sorted by value, as the window moves.
 type sortedWindow struct {
-	xs     []wv // sorted by x
-	total  float64
-	in     []bool // index i's value is in xs…
-	vals   []wv   // …with this value
-	value  func(i int) (wv, bool)
-	lo, hi int
+	xs      []wv // sorted by x (cmp.Compare's order: NaN first)
+	total   float64
+	nonUnit int    // values in xs whose weight is not 1
+	in      []bool // index i's value is in xs…
+	vals    []wv   // …with this value
+	value   func(i int) (wv, bool)
+	lo, hi  int
 }
 
 func newSortedWindow(n int, value func(i int) (wv, bool)) *sortedWindow {
@@ -470,14 +486,32 @@ func (w *sortedWindow) moveTo(lo, hi int) {
 	}
 }
 
+// lowerBound is the first position in xs whose value is not below x, in
+// cmp.Compare's order, searched by hand: the generic search with a compare
+// function was a tenth of a large house's processing.
+func lowerBound(xs []wv, x float64) int {
+	lo, hi := 0, len(xs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if cmp.Less(xs[m].x, x) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
 func (w *sortedWindow) add(i int) {
 	v, ok := w.value(i)
 	if !ok {
 		return
 	}
-	k, _ := slices.BinarySearchFunc(w.xs, v.x, func(a wv, x float64) int { return cmp.Compare(a.x, x) })
-	w.xs = slices.Insert(w.xs, k, v)
+	w.xs = slices.Insert(w.xs, lowerBound(w.xs, v.x), v)
 	w.total += v.w
+	if v.w != 1 {
+		w.nonUnit++
+	}
 	w.in[i], w.vals[i] = true, v
 }
 
@@ -489,13 +523,16 @@ func (w *sortedWindow) drop(i int) {
 	k := w.find(i)
 	w.xs = slices.Delete(w.xs, k, k+1)
 	w.total -= w.vals[i].w
+	if w.vals[i].w != 1 {
+		w.nonUnit--
+	}
 	w.in[i] = false
 }
 
 // find returns the position in xs of index i's value.
 func (w *sortedWindow) find(i int) int {
 	v := w.vals[i]
-	k, _ := slices.BinarySearchFunc(w.xs, v.x, func(a wv, x float64) int { return cmp.Compare(a.x, x) })
+	k := lowerBound(w.xs, v.x)
 	for w.xs[k] != v {
 		k++
 	}
@@ -513,21 +550,56 @@ func (w *sortedWindow) count(skip int) int {
 	return len(w.xs)
 }
 
+// skipAt returns the position in xs of index skip's value, or -1 when it is
+// not in the window, for quantileAt.
+func (w *sortedWindow) skipAt(skip int) int {
+	if w.has(skip) {
+		return w.find(skip)
+	}
+	return -1
+}
+
 // quantile is sortedQuantile of the window without index skip's value
 // (skip < 0: all of it).
 func (w *sortedWindow) quantile(p float64, skip int) float64 {
+	return w.quantileAt(p, w.skipAt(skip))
+}
+
+// quantileAt is sortedQuantile of the window without the value at position
+// at of xs (at < 0: all of it).
+func (w *sortedWindow) quantileAt(p float64, at int) float64 {
 	xs, total := w.xs, w.total
-	at := -1
-	if w.has(skip) {
-		at = w.find(skip)
-		total -= w.vals[skip].w
-	}
 	n := len(xs)
+	unit := w.nonUnit
 	if at >= 0 {
 		n--
+		total -= xs[at].w
+		if xs[at].w != 1 {
+			unit--
+		}
 	}
 	if n == 0 {
 		return math.NaN()
+	}
+	if unit == 0 {
+		// Unit weights: sortedQuantile's walk reaches total share p at the
+		// value numbered p·n, so it is looked up (the same value, and the
+		// same midpoint when p·n is whole).
+		x := func(i int) float64 {
+			if at >= 0 && i >= at {
+				i++
+			}
+			return xs[i].x
+		}
+		target := p * float64(n)
+		m := int(target)
+		switch {
+		case float64(m) != target || m == 0:
+			return x(min(m, n-1))
+		case m < n:
+			return (x(m-1) + x(m)) / 2
+		}
+		return x(n - 1)
 	}
 	// The same walk as sortedQuantile, stepping over position at.
 	next := func(i int) int {
