@@ -164,6 +164,12 @@ func NewPlan(h House, opt RunOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.Profiles != nil {
+		// Every physical meter learns with the same temperatures: their
+		// degree days are computed here once, not per meter.
+		po := opt.Profiles.withDegreeDays(h.Location)
+		opt.Profiles = &po
+	}
 	p := &Plan{h: h, opt: opt, order: order, res: make([]MeterResult, len(h.Meters)), masks: make([]dayMask, len(h.Meters))}
 	for _, m := range h.Meters {
 		if m.Kind == Physical {

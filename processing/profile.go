@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -26,6 +27,8 @@ type ProfileOptions struct {
 
 	// Switches that remove a component from the candidates, for measurement.
 	NoSmooth, NoWeekday, NoSeasonal, NoTemperature bool
+
+	degreeDays *degreeDays // Temperatures' degree days, when computed once for many meters
 }
 
 // Profile is a learned per-day intensity: the relative use of each local day
@@ -367,10 +370,12 @@ type profLearner struct {
 	basisPrefix [][]float64
 }
 
-// seasonTab[leap][d] is the annual Fourier basis (1, cos, sin per harmonic)
+// seasonTab()[leap][d] is the annual Fourier basis (1, cos, sin per harmonic)
 // at the middle of day d (from 0) of a year of 365+leap days, as seasonAt
-// evaluates it: looked up instead of computed for every day of a span.
-var seasonTab = func() (t [2][366][2*harmonics + 1]float64) {
+// evaluates it: looked up instead of computed for every day of a span. It is
+// built on first use, not at start-up of every command that links processing.
+var seasonTab = sync.OnceValue(func() *[2][366][2*harmonics + 1]float64 {
+	var t [2][366][2*harmonics + 1]float64
 	for leap := range 2 {
 		ylen := 365.0 + float64(leap)
 		for d := range int(ylen) {
@@ -382,8 +387,8 @@ var seasonTab = func() (t [2][366][2*harmonics + 1]float64) {
 			}
 		}
 	}
-	return t
-}()
+	return &t
+})
 
 // seasonPrefix returns the prefix sums of the annual Fourier basis over the
 // span's days.
@@ -430,10 +435,11 @@ func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions) *pr
 	y, m, d := civilDate(d0)
 	wd, _, _, _ := civilCalendar(d0)
 	yday := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).YearDay()
+	tab := seasonTab()
 	for i := range l.n {
 		mdays := daysInMonth(y, m)
 		l.wd[i] = (wd + i) % 7
-		l.sb[i] = &seasonTab[leap(y)][yday-1]
+		l.sb[i] = &tab[leap(y)][yday-1]
 		l.month[i], l.mdays[i] = int(m)-1, float64(mdays)
 		yday++
 		if d++; d > mdays {
@@ -444,11 +450,12 @@ func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions) *pr
 		}
 	}
 	if len(opt.Temperatures) > 0 && !opt.NoTemperature {
-		base := opt.BaseTemperature
-		if base == 0 {
-			base = defaultBaseTemp
+		base := opt.baseTemperature()
+		if dd := opt.degreeDays; dd.serves(opt.Temperatures, loc, base) {
+			l.hddDay = dd.days(d0, l.n)
+		} else {
+			l.hddDay = dailyHDD(opt.Temperatures, loc, d0, l.n, base)
 		}
-		l.hddDay = dailyHDD(opt.Temperatures, loc, d0, l.n, base)
 	}
 	return l
 }
@@ -467,39 +474,112 @@ func civilCalendar(dn int) (wd int, doy float64, month int, mdays float64) {
 // dailyHDD averages the linearly interpolated temperature over 24 hourly
 // samples of each local day; days outside the series' span are NaN.
 func dailyHDD(temps []Reading, loc *time.Location, d0, n int, base float64) []float64 {
+	ts := cleanTemps(temps)
+	out := make([]float64, n)
+	for i := range n {
+		out[i] = hddOn(ts, loc, d0+i, base)
+	}
+	return out
+}
+
+// cleanTemps returns the finite temperatures sorted by time.
+func cleanTemps(temps []Reading) []Reading {
 	ts := make([]Reading, 0, len(temps))
 	for _, r := range temps {
 		if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
 			ts = append(ts, r)
 		}
 	}
-	out := make([]float64, n)
-	if len(ts) == 0 {
-		for i := range out {
-			out[i] = math.NaN()
-		}
-		return out
-	}
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Time.Before(ts[j].Time) })
+	return ts
+}
+
+// hddOn is the heating degree days of civil day dn from the clean series
+// ts: NaN unless the day lies within a day of the series' span.
+func hddOn(ts []Reading, loc *time.Location, dn int, base float64) float64 {
+	if len(ts) == 0 {
+		return math.NaN()
+	}
 	first, last := ts[0].Time.Add(-24*time.Hour), ts[len(ts)-1].Time.Add(24*time.Hour)
+	y, m, d := civilDate(dn)
+	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	end := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	if start.Before(first) || end.After(last) {
+		return math.NaN()
+	}
+	step := end.Sub(start) / 24
+	sum := 0.0
+	for h := range 24 {
+		at := start.Add(step/2 + time.Duration(h)*step)
+		sum += tempAt(ts, at)
+	}
+	return math.Max(0, base-sum/24)
+}
+
+// degreeDays is dailyHDD of one temperature series in one zone over every
+// day it can tell, computed once per run (NewPlan) and shared by every
+// meter's learner: rebuilt per meter from an hourly series of years, it
+// tripled a house's processing.
+type degreeDays struct {
+	temps []Reading // the series it was computed from, to recognise it
+	loc   *time.Location
+	base  float64
+	d0    int       // civil day of hdd[0]
+	hdd   []float64 // NaN outside the series' span
+}
+
+// newDegreeDays computes the degree days of every day that hddOn does not
+// leave NaN: a day starts at least a day before the first temperature only
+// from two days before its day on, and likewise at the end.
+func newDegreeDays(temps []Reading, loc *time.Location, base float64) *degreeDays {
+	dd := &degreeDays{temps: temps, loc: loc, base: base}
+	ts := cleanTemps(temps)
+	if len(ts) == 0 {
+		return dd
+	}
+	dd.d0 = dayIn(ts[0].Time, loc) - 2
+	n := dayIn(ts[len(ts)-1].Time, loc) + 2 - dd.d0 + 1
+	dd.hdd = make([]float64, n)
 	for i := range n {
-		civil := time.Unix(int64(d0+i)*86400, 0).UTC()
-		y, m, d := civil.Date()
-		start := time.Date(y, m, d, 0, 0, 0, 0, loc)
-		end := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-		if start.Before(first) || end.After(last) {
+		dd.hdd[i] = hddOn(ts, loc, dd.d0+i, base)
+	}
+	return dd
+}
+
+// serves reports whether dd holds the degree days of temps in loc at base.
+func (dd *degreeDays) serves(temps []Reading, loc *time.Location, base float64) bool {
+	return dd != nil && dd.loc == loc && dd.base == base && len(dd.temps) == len(temps) &&
+		(len(temps) == 0 || &dd.temps[0] == &temps[0])
+}
+
+// days is dailyHDD of n days from day d0.
+func (dd *degreeDays) days(d0, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		j := d0 + i - dd.d0
+		if j >= 0 && j < len(dd.hdd) {
+			out[i] = dd.hdd[j]
+		} else {
 			out[i] = math.NaN()
-			continue
 		}
-		step := end.Sub(start) / 24
-		sum := 0.0
-		for h := range 24 {
-			at := start.Add(step/2 + time.Duration(h)*step)
-			sum += tempAt(ts, at)
-		}
-		out[i] = math.Max(0, base-sum/24)
 	}
 	return out
+}
+
+// withDegreeDays returns opt with its degree days computed once in loc, for
+// learning many meters' profiles with the same options.
+func (opt ProfileOptions) withDegreeDays(loc *time.Location) ProfileOptions {
+	if len(opt.Temperatures) > 0 && !opt.NoTemperature {
+		opt.degreeDays = newDegreeDays(opt.Temperatures, loc, opt.baseTemperature())
+	}
+	return opt
+}
+
+func (opt ProfileOptions) baseTemperature() float64 {
+	if opt.BaseTemperature == 0 {
+		return defaultBaseTemp
+	}
+	return opt.BaseTemperature
 }
 
 func tempAt(ts []Reading, at time.Time) float64 {
@@ -607,21 +687,6 @@ func (f *profileFit) seasonAt(doy float64, month int, mdays float64) float64 {
 	}
 	return math.Max(v, 0.05)
 }
-
-// yearBasis is the annual Fourier basis at the middle of each day of a
-// 365-day year, as seasonAt evaluates it, for normalising every fitted curve
-// without trigonometry.
-var yearBasis = func() (b [365][2*harmonics + 1]float64) {
-	for d := range b {
-		doy := (float64(d) + 0.5) / 365
-		b[d][0] = 1
-		for h := 1; h <= harmonics; h++ {
-			a := 2 * math.Pi * float64(h) * doy
-			b[d][2*h-1], b[d][2*h] = math.Cos(a), math.Sin(a)
-		}
-	}
-	return b
-}()
 
 // seasonOnSpan is seasonAt of a learned curve for span day i, from the
 // cached basis instead of trigonometry (the same sums in the same order).
@@ -752,9 +817,12 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 	copy(f.season[:], coef)
 	f.learned = true
 	// Normalise to mean 1 over a year.
+	// The basis at the middle of each day of a 365-day year: the table's
+	// common year, whose days' middles are those of (d+0.5)/365.
 	m := 0.0
+	year := &seasonTab()[0]
 	for d := range 365 {
-		b := &yearBasis[d]
+		b := &year[d]
 		v := f.season[0]
 		for h := 1; h <= harmonics; h++ {
 			v += f.season[2*h-1]*b[2*h-1] + f.season[2*h]*b[2*h]
