@@ -667,7 +667,7 @@ func spikes(vs []pmValue, typical float64) []Anomaly {
 // where the change is significant, at its strongest day.
 func levelShifts(vs []pmValue, medK int, typical float64) []Anomaly {
 	w := max(shiftDays, shiftIntervals*medK)
-	var us []float64
+	us := make([]float64, 0, len(vs))
 	for _, p := range vs {
 		if !p.masked {
 			us = append(us, p.u)
@@ -688,7 +688,8 @@ func levelShifts(vs []pmValue, medK int, typical float64) []Anomaly {
 		from, to int // after-window values
 	}
 	var cands []cand
-	var dev, ratios []wv
+	var dev []wv
+	ratios := make([]wv, 0, len(vs))
 	// The windows before and after each day move along the values: kept
 	// sorted, their medians cost a scan instead of a sort.
 	value := func(i int) (wv, bool) { return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked }
@@ -800,6 +801,7 @@ func leaks(vs []pmValue, rs []Reading, loc *time.Location) []Anomaly {
 	units, ev := nightUnits(vs, rs, loc), EvidenceNight
 	if units == nil {
 		ev = EvidenceMeasured
+		units = make([]leakUnit, 0, len(vs))
 		for _, p := range vs {
 			if p.k == 1 {
 				units = append(units, leakUnit{dn: p.dn, dry: !(p.v > 0), floor: p.v, inten: p.inten})

@@ -783,8 +783,9 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 	l := f.l
 	nb := 2*harmonics + 1
 	first, last := pts[0].t, pts[len(pts)-1].t
-	var rows [][]float64
-	var ys []float64
+	rows := make([][]float64, 0, len(pts))
+	ys := make([]float64, 0, len(pts))
+	flat := make([]float64, 0, nb*len(pts)) // the rows' backing array
 	for i := 1; i < len(pts); i++ {
 		a, b := pts[i-1], pts[i]
 		dt := b.t - a.t
@@ -799,7 +800,8 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 		if level <= 0 {
 			continue
 		}
-		row := make([]float64, nb)
+		row := flat[len(flat) : len(flat)+nb : len(flat)+nb]
+		flat = flat[:len(flat)+nb]
 		for k := range nb {
 			row[k] = (l.atBasis(k, b.t) - l.atBasis(k, a.t)) / dt
 		}
@@ -933,7 +935,7 @@ func (l *profLearner) learnWeekday() bool {
 	}
 	// Near-zero rates (heating off, holidays) make log rates explode; such
 	// intervals carry no weekly signal worth the noise.
-	var rates []float64
+	rates := make([]float64, 0, len(ivs))
 	for _, v := range ivs {
 		if v.ok {
 			rates = append(rates, v.logRate)
@@ -954,7 +956,7 @@ func (l *profLearner) learnWeekday() bool {
 		alp        float64
 		i0, i1, i2 int // the intervals, indices into ivs
 	}
-	var tr []triple
+	tr := make([]triple, 0, len(ivs))
 	for i := 1; i+1 < len(ivs); i++ {
 		p, c, n := ivs[i-1], ivs[i], ivs[i+1]
 		if !p.ok || !c.ok || !n.ok {
@@ -1285,10 +1287,17 @@ func pairedT(a, b []float64) float64 {
 // that cannot change which candidate wins: the per-day floor of the
 // normalised intensity (1e-3 of the mean day).
 func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
-	out := make([][]float64, len(cands))
 	n := len(l.pts)
+	// One backing array for every candidate's errors: each holds at most
+	// one per reading of the two folds.
+	out := make([][]float64, len(cands))
+	all := make([]float64, 0, len(cands)*n)
+	for ci := range out {
+		out[ci] = all[len(all) : len(all) : len(all)+n]
+		all = all[:len(all)+n]
+	}
 	fixed := map[shapeConfig][]float64{}
-	var keep, held []int
+	keep, held := make([]int, 0, n), make([]int, 0, n)
 	for fold := range 2 {
 		keep, held = keep[:0], held[:0]
 		for i := range n {
