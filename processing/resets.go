@@ -59,7 +59,55 @@ func cleanReadings(readings []Reading, registerSize float64, loc *time.Location)
 
 	rs, events = collapseSameInstant(rs, events, loc)
 	rs, events = dropTypos(rs, events, loc)
+	rs, events = dropDips(rs, events, loc)
 	return continueRegister(rs, registerSize, events, loc)
+}
+
+// dipShare is the largest drop, as a share of the register, that is taken
+// for reading noise rather than a reset: camera readers and radio meters
+// report a slightly lower value now and then (a misread last digit, a stale
+// telegram). A reset, a replacement or a rollover falls to near 0.
+const dipShare = 0.01
+
+// dropDips ignores readings that lie below the highest reading so far by at
+// most dipShare of it, until the register passes that reading again. Bridging
+// such a dip as a reset would add the dip and an estimated use on top; ignoring
+// it spreads the use over the interval to the next higher reading and keeps
+// every total exact. One Event reports each run of ignored readings.
+func dropDips(rs []Reading, events []Event, loc *time.Location) ([]Reading, []Event) {
+	if len(rs) < 2 {
+		return rs, events
+	}
+	out := rs[:1]
+	top := rs[0]
+	var runStart Reading
+	runLen, deepest := 0, 0.0
+	flush := func() {
+		if runLen == 0 {
+			return
+		}
+		events = append(events, Event{Time: runStart.Time, Kind: EventTypo,
+			Message: fmt.Sprintf("%d reading(s) from %s up to %s below the reading %s of %s; ignored as meter noise",
+				runLen, fmtTime(runStart.Time, loc), fmtNum(deepest), fmtNum(top.Value), fmtTime(top.Time, loc))})
+		runLen, deepest = 0, 0
+	}
+	for _, r := range rs[1:] {
+		if dip := top.Value - r.Value; dip > 0 && dip <= dipShare*math.Abs(top.Value) {
+			if runLen == 0 {
+				runStart = r
+			}
+			runLen++
+			deepest = max(deepest, dip)
+			continue
+		}
+		flush()
+		out = append(out, r)
+		// r is a new high, or a larger drop that continueRegister bridges
+		// as a reset; either way later dips are measured from it.
+		top = r
+	}
+	flush()
+	return out, events
 }
 
 // collapseSameInstant keeps the highest value of every group of readings at
