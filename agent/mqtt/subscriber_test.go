@@ -1,13 +1,11 @@
 package mqtt_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -127,31 +125,6 @@ func runSubscriber(t testing.TB, opts mqtt.Options, c mqtt.Committer) (s *mqtt.S
 	return s, stop
 }
 
-// newPublisher connects a QoS 1 publisher with its own persistent session,
-// so what it sent while the broker was down is resent.
-func newPublisher(t testing.TB, broker, id string, tc *tls.Config, user, pass string) paho.Client {
-	t.Helper()
-	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(false).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
-		SetMaxReconnectInterval(time.Second).SetUsername(user).SetPassword(pass)
-	if tc != nil {
-		o.SetTLSConfig(tc)
-	}
-	c := paho.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publisher connect: %v", tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(250) })
-	return c
-}
-
-func mustPublish(t testing.TB, c paho.Client, topic, payload string) {
-	t.Helper()
-	if tok := c.Publish(topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish %s: %v", topic, tok.Error())
-	}
-}
-
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestMochiIngestDeadLettersAndAcks(t *testing.T) {
@@ -167,18 +140,18 @@ func TestMochiIngestDeadLettersAndAcks(t *testing.T) {
 			{Topic: "wmbusmeters/+", Meter: "wasser", Format: mqtt.FormatWMBusMeters, Field: "total_m3"},
 		},
 	}, store)
-	pub := newPublisher(t, broker.URL(), "pub-ingest", nil, "", "")
+	pub := testbroker.NewPublisher(t, broker.URL(), "pub-ingest", testbroker.PublisherOptions{Persistent: true})
 	testbroker.Eventually(t.Context(), t, func() bool {
 		cl, ok := broker.Server.Clients.Get(id)
 		return ok && cl.State.Subscriptions.Len() == 2
 	}, "subscriber did not subscribe")
 
 	for i := range 50 {
-		mustPublish(t, pub, "meters/gas", strconv.Itoa(i))
+		testbroker.Publish(t, pub, "meters/gas", strconv.Itoa(i))
 	}
-	mustPublish(t, pub, "meters/gas", "kaputt")
-	mustPublish(t, pub, "wmbusmeters/MyTapWater", string(mustReadSample(t, "wmbusmeters-iperl.json")))
-	mustPublish(t, pub, "wmbusmeters/MyTapWater", `{"total_m3":null}`)
+	testbroker.Publish(t, pub, "meters/gas", "kaputt")
+	testbroker.Publish(t, pub, "wmbusmeters/MyTapWater", string(mustReadSample(t, "wmbusmeters-iperl.json")))
+	testbroker.Publish(t, pub, "wmbusmeters/MyTapWater", `{"total_m3":null}`)
 
 	testbroker.Eventually(t.Context(), t, func() bool {
 		return len(store.values("gas")) == 50 && len(store.values("wasser")) == 1 && store.deadCount() == 2
@@ -201,12 +174,12 @@ func TestMochiAcksOnlyAfterCommit(t *testing.T) {
 		Broker: broker.URL(), ClientID: id, Logger: discard(),
 		Subscriptions: []mqtt.Subscription{{Topic: "m", Meter: "m", Format: mqtt.FormatNumber}},
 	}, store)
-	pub := newPublisher(t, broker.URL(), "pub-ack", nil, "", "")
+	pub := testbroker.NewPublisher(t, broker.URL(), "pub-ack", testbroker.PublisherOptions{Persistent: true})
 	testbroker.Eventually(t.Context(), t, func() bool {
 		cl, ok := broker.Server.Clients.Get(id)
 		return ok && cl.State.Subscriptions.Len() == 1
 	}, "subscriber did not subscribe")
-	mustPublish(t, pub, "m", "42")
+	testbroker.Publish(t, pub, "m", "42")
 	select {
 	case <-store.entered:
 	case <-time.After(10 * time.Second):
@@ -230,12 +203,12 @@ func TestMochiRedeliversAfterFailedCommit(t *testing.T) {
 		Broker: broker.URL(), ClientID: id, Logger: discard(),
 		Subscriptions: []mqtt.Subscription{{Topic: "m", Meter: "m", Format: mqtt.FormatNumber}},
 	}, store)
-	pub := newPublisher(t, broker.URL(), "pub-redeliver", nil, "", "")
+	pub := testbroker.NewPublisher(t, broker.URL(), "pub-redeliver", testbroker.PublisherOptions{Persistent: true})
 	testbroker.Eventually(t.Context(), t, func() bool {
 		cl, ok := broker.Server.Clients.Get(id)
 		return ok && cl.State.Subscriptions.Len() == 1
 	}, "subscriber did not subscribe")
-	mustPublish(t, pub, "m", "7")
+	testbroker.Publish(t, pub, "m", "7")
 	testbroker.Eventually(t.Context(), t, func() bool { return store.values("m")[7] }, "reading not committed after redelivery")
 	testbroker.Eventually(t.Context(), t, func() bool { return broker.Inflight(id) == 0 }, "redelivered message not acknowledged")
 	if st := s.Stats(); st.CommitErrors != 1 || st.Reconnects != 1 || st.Received < 2 {
@@ -277,10 +250,10 @@ func TestMosquittoRestartMidStreamLosesNothing(t *testing.T) {
 		MaxReconnectInterval: 500 * time.Millisecond,
 		Subscriptions:        []mqtt.Subscription{{Topic: "meters/strom", Meter: "strom", Format: mqtt.FormatNumber}},
 	}, store)
-	pub := newPublisher(t, broker.URL(), "pub-restart", nil, "", "")
+	pub := testbroker.NewPublisher(t, broker.URL(), "pub-restart", testbroker.PublisherOptions{Persistent: true})
 	// Wait for the subscription, so the broker queues what follows.
 	testbroker.Eventually(t.Context(), t, func() bool {
-		mustPublish(t, pub, "meters/strom", "-1")
+		testbroker.Publish(t, pub, "meters/strom", "-1")
 		return store.values("strom")[-1]
 	}, "subscriber not receiving")
 
@@ -346,7 +319,7 @@ func TestMosquittoTLSAndPassword(t *testing.T) {
 
 	// Our subscriber with the wrong password keeps retrying and says so,
 	// without logging the password.
-	var logs syncBuffer
+	var logs testbroker.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, stopBad := runSubscriber(t, mqtt.Options{
 		Broker: broker.URL(), ClientID: "meteragent-badpw", Username: user, Password: "wrong-" + pass, Logger: logger,
@@ -362,32 +335,14 @@ func TestMosquittoTLSAndPassword(t *testing.T) {
 		TLS:           mqtt.TLSOptions{CAFile: broker.CAFile},
 		Subscriptions: []mqtt.Subscription{{Topic: "m", Meter: "m", Format: mqtt.FormatNumber}},
 	}, store)
-	pub := newPublisher(t, broker.URL(), "pub-tls", tc, "pub", "pubpw")
+	pub := testbroker.NewPublisher(t, broker.URL(), "pub-tls", testbroker.PublisherOptions{Persistent: true, TLS: tc, Username: "pub", Password: "pubpw"})
 	testbroker.Eventually(t.Context(), t, func() bool {
-		mustPublish(t, pub, "m", "3.5")
+		testbroker.Publish(t, pub, "m", "3.5")
 		return store.values("m")[3.5]
 	}, "no reading over TLS with password")
 	if strings.Contains(logs.String(), pass) {
 		t.Errorf("log contains the password:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // boltStore commits each batch in one fsync'd bbolt transaction, like the
@@ -470,10 +425,10 @@ func benchSubscriber(b *testing.B, want int) (*boltStore, paho.Client) {
 			{Topic: "probe", Meter: "probe", Format: mqtt.FormatNumber},
 		},
 	}, store)
-	pub := newPublisher(b, broker.URL(), "pub-bench", nil, "", "")
+	pub := testbroker.NewPublisher(b, broker.URL(), "pub-bench", testbroker.PublisherOptions{Persistent: true})
 	// A round trip proves the subscription is in place before timing.
 	testbroker.Eventually(b.Context(), b, func() bool {
-		mustPublish(b, pub, "probe", "1")
+		testbroker.Publish(b, pub, "probe", "1")
 		select {
 		case <-store.probed:
 			return true
@@ -484,9 +439,8 @@ func benchSubscriber(b *testing.B, want int) (*boltStore, paho.Client) {
 	return store, pub
 }
 
-func payload(i int, t time.Time) string {
-	return fmt.Sprintf(`{"v":%d,"t":%d.%09d}`, i, t.Unix(), t.Nanosecond())
-}
+// payload is bench reading i, published now.
+func payload(i int) string { return testbroker.BenchPayload(i, time.Now()) }
 
 // BenchmarkIngestMosquitto publishes QoS 1 readings as fast as Mosquitto
 // takes them and measures readings/s until all are committed to bbolt (one
@@ -494,25 +448,9 @@ func payload(i int, t time.Time) string {
 func BenchmarkIngestMosquitto(b *testing.B) {
 	n := max(b.N, 1000)
 	store, pub := benchSubscriber(b, n)
-	// Tokens wait in order in a bounded channel: the bound keeps the
-	// publisher's memory flat, one waiter keeps its CPU cost low, and the
-	// broker is never idle.
-	tokens := make(chan paho.Token, 2000)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for tok := range tokens {
-			if !tok.WaitTimeout(time.Minute) || tok.Error() != nil {
-				b.Errorf("publish: %v", tok.Error())
-			}
-		}
-	})
 	b.ResetTimer()
 	start := time.Now()
-	for i := range n {
-		tokens <- pub.Publish("bench/x", 1, false, payload(i, time.Now()))
-	}
-	close(tokens)
-	wg.Wait()
+	testbroker.PublishFlood(b, pub, "bench/x", n, payload)
 	published := time.Since(start)
 	select {
 	case <-store.done:
@@ -537,16 +475,9 @@ func BenchmarkIngestMosquitto(b *testing.B) {
 func BenchmarkPublishToCommitLatency(b *testing.B) {
 	n := max(b.N, 500)
 	store, pub := benchSubscriber(b, n)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
 	b.ResetTimer()
 	start := time.Now()
-	for i := range n {
-		<-tick.C
-		pub.Publish("bench/x", 1, false, payload(i, time.Now()))
-	}
-	// A ticker drops ticks when the process is starved; report the rate
-	// that was really offered.
+	testbroker.PublishPaced(pub, "bench/x", n, 2*time.Millisecond, payload)
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "offered/s")
 	select {
 	case <-store.done:
@@ -557,12 +488,6 @@ func BenchmarkPublishToCommitLatency(b *testing.B) {
 	store.mu.Lock()
 	lat := slices.Clone(store.latency)
 	store.mu.Unlock()
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(pct(1), "max-ms")
+	testbroker.ReportLatency(b, lat)
 	b.ReportMetric(0, "ns/op")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -90,9 +89,9 @@ func benchAgent(b *testing.B, want int) (*latencyCommitter, paho.Client) {
 		wg.Wait()
 		db.Close()
 	})
-	pub := publisher(b, broker.URL(), "bench-publisher")
+	pub := testbroker.NewPublisher(b, broker.URL(), "bench-publisher", testbroker.PublisherOptions{})
 	testbroker.Eventually(b.Context(), b, func() bool {
-		publish(b, pub, "bench/strom", benchPayload(0, time.Now()))
+		testbroker.Publish(b, pub, "bench/strom", testbroker.BenchPayload(0, time.Now()))
 		time.Sleep(50 * time.Millisecond)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -105,11 +104,9 @@ func benchAgent(b *testing.B, want int) (*latencyCommitter, paho.Client) {
 	return c, pub
 }
 
-// benchPayload is reading i published at t; values grow with i like a
-// register.
-func benchPayload(i int, t time.Time) string {
-	return fmt.Sprintf(`{"v":%d,"t":%d.%09d}`, i, t.Unix(), t.Nanosecond())
-}
+// benchPayload is reading i+1 published now: values grow from 1 like a
+// register, above the warm-up reading 0.
+func benchPayload(i int) string { return testbroker.BenchPayload(i+1, time.Now()) }
 
 // BenchmarkAgentIngest publishes QoS 1 readings as fast as Mosquitto takes
 // them and reports readings/s until every one is committed to bbolt by the
@@ -117,22 +114,9 @@ func benchPayload(i int, t time.Time) string {
 func BenchmarkAgentIngest(b *testing.B) {
 	n := max(b.N, 1000)
 	c, pub := benchAgent(b, n)
-	tokens := make(chan paho.Token, 2000)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for tok := range tokens {
-			if !tok.WaitTimeout(time.Minute) || tok.Error() != nil {
-				b.Errorf("publish: %v", tok.Error())
-			}
-		}
-	})
 	b.ResetTimer()
 	start := time.Now()
-	for i := range n {
-		tokens <- pub.Publish("bench/strom", 1, false, benchPayload(i+1, time.Now()))
-	}
-	close(tokens)
-	wg.Wait()
+	testbroker.PublishFlood(b, pub, "bench/strom", n, benchPayload)
 	published := time.Since(start)
 	select {
 	case <-c.done:
@@ -152,14 +136,9 @@ func BenchmarkAgentIngest(b *testing.B) {
 func BenchmarkAgentLatency(b *testing.B) {
 	n := max(b.N, 500)
 	c, pub := benchAgent(b, n)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
 	b.ResetTimer()
 	start := time.Now()
-	for i := range n {
-		<-tick.C
-		pub.Publish("bench/strom", 1, false, benchPayload(i+1, time.Now()))
-	}
+	testbroker.PublishPaced(pub, "bench/strom", n, 2*time.Millisecond, benchPayload)
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "offered/s")
 	select {
 	case <-c.done:
@@ -170,10 +149,6 @@ func BenchmarkAgentLatency(b *testing.B) {
 	c.mu.Lock()
 	lat := slices.Clone(c.latency)
 	c.mu.Unlock()
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond) }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(pct(1), "max-ms")
+	testbroker.ReportLatency(b, lat)
 	b.ReportMetric(0, "ns/op")
 }

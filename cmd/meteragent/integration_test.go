@@ -62,7 +62,7 @@ type agentProc struct {
 	t    *testing.T
 	bin  string
 	dir  string
-	log  *syncBuffer
+	log  *testbroker.SyncBuffer
 	cmd  *exec.Cmd
 	done chan error
 }
@@ -121,7 +121,7 @@ http:
 agent:
   debounce: 200ms
 `, broker.URL(), listen))
-	p := &agentProc{t: t, bin: bin, dir: dir, log: &syncBuffer{}}
+	p := &agentProc{t: t, bin: bin, dir: dir, log: &testbroker.SyncBuffer{}}
 	t.Cleanup(func() {
 		if p.cmd != nil {
 			p.kill()
@@ -252,7 +252,7 @@ func TestAtLeastOnceSIGKILL(t *testing.T) {
 	ctx := t.Context()
 	broker, p, base := ingestSetup(t)
 	p.start()
-	pub := publisher(t, broker.URL(), "e2e-publisher")
+	pub := testbroker.NewPublisher(t, broker.URL(), "e2e-publisher", testbroker.PublisherOptions{})
 	warmUp(ctx, t, pub, base)
 
 	rng := rand.New(rand.NewPCG(20261127, 1))
@@ -284,7 +284,7 @@ func TestBrokerRestart(t *testing.T) {
 	ctx := t.Context()
 	broker, p, base := ingestSetup(t)
 	p.start()
-	pub := publisher(t, broker.URL(), "e2e-publisher")
+	pub := testbroker.NewPublisher(t, broker.URL(), "e2e-publisher", testbroker.PublisherOptions{})
 	warmUp(ctx, t, pub, base)
 
 	done := publishSteady(ctx, t, pub, n, rate)
@@ -326,7 +326,7 @@ func TestDemoHouseRSS(t *testing.T) {
 	if out, err := exec.Command(bin, "import", "csv", filepath.Join(demoDir, "readings.csv"), "--config", dir).CombinedOutput(); err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	p := &agentProc{t: t, bin: bin, dir: dir, log: &syncBuffer{}}
+	p := &agentProc{t: t, bin: bin, dir: dir, log: &testbroker.SyncBuffer{}}
 	p.start()
 	t.Cleanup(func() {
 		if p.cmd != nil {
@@ -351,10 +351,10 @@ func TestDemoHouseRSS(t *testing.T) {
 	first := procMemory(t, p.cmd.Process.Pid)
 	firstTook := rep.Agent.LastDurationSec
 
-	pub := publisher(t, broker.URL(), "rss-publisher")
+	pub := testbroker.NewPublisher(t, broker.URL(), "rss-publisher", testbroker.PublisherOptions{})
 	at := time.Now().Truncate(time.Second)
 	testbroker.Eventually(t.Context(), t, func() bool {
-		publish(t, pub, "tibber/haupt_strom", fmt.Sprintf(`{"v":99999,"t":%q}`, at.Format(time.RFC3339)))
+		testbroker.Publish(t, pub, "tibber/haupt_strom", fmt.Sprintf(`{"v":99999,"t":%q}`, at.Format(time.RFC3339)))
 		time.Sleep(200 * time.Millisecond)
 		return recomputes() >= 2
 	}, "no recompute after a published reading")

@@ -14,11 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/meteragent/meteragent/agent/testbroker"
 	"github.com/meteragent/meteragent/processing"
@@ -81,29 +78,11 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// syncBuffer is a bytes.Buffer safe for the agent's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startService runs `meteragent run` in-process on the real clock (MQTT
 // readings carry arrival times) and returns a channel with its exit code.
-func startService(t *testing.T, ctx context.Context, dir string) (<-chan int, *syncBuffer) {
+func startService(t *testing.T, ctx context.Context, dir string) (<-chan int, *testbroker.SyncBuffer) {
 	t.Helper()
-	stderr := &syncBuffer{}
+	stderr := &testbroker.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- runEnv(ctx, &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, now: time.Now}, []string{"run", "--config", dir})
@@ -136,26 +115,6 @@ func meterOf(r statusReport, id string) meterStatus {
 	return meterStatus{}
 }
 
-func publisher(t testing.TB, broker, id string) paho.Client {
-	t.Helper()
-	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
-		SetMaxReconnectInterval(time.Second)
-	c := paho.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publisher connect: %v", tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(250) })
-	return c
-}
-
-func publish(t testing.TB, c paho.Client, topic, payload string) {
-	t.Helper()
-	if tok := c.Publish(topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish %s: %v", topic, tok.Error())
-	}
-}
-
 // TestServiceLive is the path of "Done when": readings published to a broker
 // show up recomputed in /status and `meteragent status` within seconds; the
 // commands talk to the running agent; cancelling stops it cleanly and
@@ -173,18 +132,18 @@ func TestServiceLive(t *testing.T) {
 
 	// The agent subscribes once connected; until then the broker drops
 	// what it has no session for, so publish until the first reading lands.
-	pub := publisher(t, broker.URL(), "test-publisher")
+	pub := testbroker.NewPublisher(t, broker.URL(), "test-publisher", testbroker.PublisherOptions{})
 	testbroker.Eventually(ctx, t, func() bool {
-		publish(t, pub, "shellies/em/emeter/0/total", "1234500") // Wh
+		testbroker.Publish(t, pub, "shellies/em/emeter/0/total", "1234500") // Wh
 		time.Sleep(20 * time.Millisecond)
 		getJSON(t, base+"/status", &rep)
 		return meterOf(rep, "strom").LastReading != nil
 	}, "strom's reading never arrived; log:\n%s", stderr)
 	wtime := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	pubW := time.Now()
-	publish(t, pub, "wmbusmeters/wasser", fmt.Sprintf(`{"media":"water","meter":"multical21","id":"1","total_m3":52.125,"timestamp":%q}`, wtime.Format(time.RFC3339)))
-	publish(t, pub, "wmbusmeters/heizung", `{"total_energy_consumption_kwh":210.5,"timestamp":"`+wtime.Format(time.RFC3339)+`"}`)
-	publish(t, pub, "shellies/em/emeter/0/total", "12.34.56") // dead letter
+	testbroker.Publish(t, pub, "wmbusmeters/wasser", fmt.Sprintf(`{"media":"water","meter":"multical21","id":"1","total_m3":52.125,"timestamp":%q}`, wtime.Format(time.RFC3339)))
+	testbroker.Publish(t, pub, "wmbusmeters/heizung", `{"total_energy_consumption_kwh":210.5,"timestamp":"`+wtime.Format(time.RFC3339)+`"}`)
+	testbroker.Publish(t, pub, "shellies/em/emeter/0/total", "12.34.56") // dead letter
 
 	testbroker.Eventually(ctx, t, func() bool {
 		getJSON(t, base+"/status", &rep)
