@@ -189,11 +189,7 @@ func (p *fileParser) parseMQTT(n *yaml.Node, path string, m *MQTT) {
 				p.fail(v, path, fail(ErrInvalid, "longer than MQTT allows"))
 			}
 		},
-		"username": func(v *yaml.Node, path string) {
-			if s, ok := p.str(v, path); ok {
-				m.Username = s
-			}
-		},
+		"username": set(&m.Username, p.str),
 		"password": func(v *yaml.Node, path string) {
 			s, ok := p.str(v, path)
 			if !ok {
@@ -280,15 +276,11 @@ func (p *fileParser) parseTLS(n *yaml.Node, path string, t *MQTTTLS) {
 		return
 	}
 	p.walk(es, path, schema{fields: map[string]func(*yaml.Node, string){
-		"ca_file":     drop(p.nonEmpty(&t.CAFile)),
-		"cert_file":   drop(p.nonEmpty(&t.CertFile)),
-		"key_file":    drop(p.nonEmpty(&t.KeyFile)),
-		"server_name": drop(p.nonEmpty(&t.ServerName)),
-		"insecure_skip_verify": func(v *yaml.Node, path string) {
-			if b, ok := p.bool(v, path); ok {
-				t.InsecureSkipVerify = b
-			}
-		},
+		"ca_file":              drop(p.nonEmpty(&t.CAFile)),
+		"cert_file":            drop(p.nonEmpty(&t.CertFile)),
+		"key_file":             drop(p.nonEmpty(&t.KeyFile)),
+		"server_name":          drop(p.nonEmpty(&t.ServerName)),
+		"insecure_skip_verify": set(&t.InsecureSkipVerify, p.bool),
 	}})
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		p.fail(n, path, fail(ErrMissing, "cert_file and key_file go together"))

@@ -412,12 +412,7 @@ func (p *fileParser) parseProcessing(n *yaml.Node, path string, pr *Processing) 
 	}
 	p.walk(es, path, schema{fields: map[string]func(*yaml.Node, string){
 		"first_day": func(v *yaml.Node, path string) {
-			d, ok := p.date(v, path)
-			switch {
-			case !ok:
-			case d.Open():
-				p.fail(v, path, fail(ErrInvalid, "must be a real day, not the open end %s", d))
-			default:
+			if d, ok := p.realDay(v, path); ok {
 				pr.FirstDay, firstDay = d, v
 			}
 		},

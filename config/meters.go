@@ -104,47 +104,24 @@ func (p *fileParser) parseMeter(item *yaml.Node, path string) (Meter, meterNodes
 	fields := map[string]func(*yaml.Node, string){
 		"type": func(*yaml.Node, string) {}, // read above
 		"meter_id": func(v *yaml.Node, path string) {
-			s, ok := p.str(v, path)
-			if !ok {
-				return
+			if s, ok := p.id(v, path, "meter id"); ok {
+				m.ID, mn.id = s, v
 			}
-			if !validID(s) {
-				p.fail(v, path, fail(ErrInvalid, "meter id %q must not be empty or contain blanks, '/', '+' or '#'", s))
-				return
-			}
-			m.ID, mn.id = s, v
 		},
 		"output_unit": func(v *yaml.Node, path string) {
 			if u, ok := p.unit(v, path); ok {
 				m.OutputUnit, mn.outputUnit = u, v
 			}
 		},
-		"description": func(v *yaml.Node, path string) {
-			if s, ok := p.str(v, path); ok {
-				m.Description = s
-			}
-		},
+		"description": set(&m.Description, p.str),
 	}
 	groups := []struct {
 		typ    string
 		fields map[string]func(*yaml.Node, string)
 	}{
 		{TypePhysical, map[string]func(*yaml.Node, string){
-			"installation_date": func(v *yaml.Node, path string) {
-				d, ok := p.date(v, path)
-				switch {
-				case !ok:
-				case d.Open():
-					p.fail(v, path, fail(ErrInvalid, "must be a real day, not the open end %s", d))
-				default:
-					m.InstallationDate = d
-				}
-			},
-			"deinstallation_date": func(v *yaml.Node, path string) {
-				if d, ok := p.date(v, path); ok {
-					m.DeinstallationDate = d
-				}
-			},
+			"installation_date":   set(&m.InstallationDate, p.realDay),
+			"deinstallation_date": set(&m.DeinstallationDate, p.date),
 			"register_size": func(v *yaml.Node, path string) {
 				f, ok := p.float(v, path)
 				if !ok {
@@ -179,17 +156,9 @@ func (p *fileParser) parseMeter(item *yaml.Node, path string) (Meter, meterNodes
 				}
 			},
 			"subtract_meters": func(v *yaml.Node, path string) {
-				ids, idNodes, _ := p.strList(v, path)
-				seen := map[string]bool{}
-				for j, id := range ids {
-					if seen[id] {
-						p.fail(idNodes[j], indexPath(path, j), fail(ErrDuplicate, "%q is listed twice", id))
-						continue
-					}
-					seen[id] = true
-					m.SubtractMeters = append(m.SubtractMeters, id)
-					mn.subtract = append(mn.subtract, idNodes[j])
-				}
+				ids, idNodes := p.idList(v, path)
+				m.SubtractMeters = append(m.SubtractMeters, ids...)
+				mn.subtract = append(mn.subtract, idNodes...)
 			},
 			"subtract_meter_conversions": func(v *yaml.Node, path string) { p.parseConversions(v, path, &m, &mn) },
 		}},
@@ -285,12 +254,7 @@ func (p *fileParser) parsePeriods(v *yaml.Node, path string, m *Meter, mn *meter
 		var offset, synonym bool
 		p.walk(es, pp, schema{fields: map[string]func(*yaml.Node, string){
 			"start_date": func(v *yaml.Node, path string) {
-				d, ok := p.date(v, path)
-				switch {
-				case !ok:
-				case d.Open():
-					p.fail(v, path, fail(ErrInvalid, "must be a real day, not the open end %s", d))
-				default:
+				if d, ok := p.realDay(v, path); ok {
 					per.StartDate, startOK = d, true
 				}
 			},
@@ -313,24 +277,12 @@ func (p *fileParser) parsePeriods(v *yaml.Node, path string, m *Meter, mn *meter
 				}
 			},
 			"source_meters": func(v *yaml.Node, path string) {
-				ids, idNodes, _ := p.strList(v, path)
+				ids, idNodes := p.idList(v, path)
 				sourcesNode = v
-				seen := map[string]bool{}
-				for k, id := range ids {
-					if seen[id] {
-						p.fail(idNodes[k], indexPath(path, k), fail(ErrDuplicate, "%q is listed twice", id))
-						continue
-					}
-					seen[id] = true
-					per.SourceMeters = append(per.SourceMeters, id)
-					pn.sources = append(pn.sources, idNodes[k])
-				}
+				per.SourceMeters = append(per.SourceMeters, ids...)
+				pn.sources = append(pn.sources, idNodes...)
 			},
-			"source_unit": func(v *yaml.Node, path string) {
-				if u, ok := p.unit(v, path); ok {
-					per.SourceUnit = u
-				}
-			},
+			"source_unit": set(&per.SourceUnit, p.unit),
 			"apply_offset_from_previous_period": func(v *yaml.Node, path string) {
 				offset, _ = p.bool(v, path)
 				offsetNode = v

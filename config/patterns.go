@@ -50,11 +50,7 @@ func (p *fileParser) parsePatterns(root *yaml.Node) (patterns map[string]Pattern
 			"monthly_percentages": func(v *yaml.Node, path string) {
 				valid = p.percentages(v, path, &pat.MonthlyPercentages)
 			},
-			"description": func(v *yaml.Node, path string) {
-				if s, ok := p.str(v, path); ok {
-					pat.Description = s
-				}
-			},
+			"description": set(&pat.Description, p.str),
 		}})
 		if !hasKey(ces, "monthly_percentages") {
 			p.fail(e.key, keyPath(path, "monthly_percentages"), fail(ErrMissing, "missing"))

@@ -45,15 +45,9 @@ func (p *fileParser) parseTemperature(n *yaml.Node, path string, dst **OutdoorTe
 	t := &OutdoorTemperature{ID: DefaultTemperatureID, BaseTemperature: DefaultBaseTemperature, Line: lineOf(n), node: n}
 	p.walk(es, path, schema{fields: map[string]func(*yaml.Node, string){
 		"id": func(v *yaml.Node, path string) {
-			s, ok := p.str(v, path)
-			if !ok {
-				return
+			if s, ok := p.id(v, path, "id"); ok {
+				t.ID, t.idNode = s, v
 			}
-			if !validID(s) {
-				p.fail(v, path, fail(ErrInvalid, "id %q must not be empty or contain blanks, '/', '+' or '#'", s))
-				return
-			}
-			t.ID, t.idNode = s, v
 		},
 		"base_temperature": func(v *yaml.Node, path string) {
 			f, ok := p.float(v, path)

@@ -341,6 +341,31 @@ func (p *fileParser) date(n *yaml.Node, path string) (Date, bool) {
 	return d, true
 }
 
+// realDay is date for a day that must have happened or be able to: the open
+// end 9999-12-31 is refused.
+func (p *fileParser) realDay(n *yaml.Node, path string) (Date, bool) {
+	d, ok := p.date(n, path)
+	if ok && d.Open() {
+		p.fail(n, path, fail(ErrInvalid, "must be a real day, not the open end %s", d))
+		return Date{}, false
+	}
+	return d, ok
+}
+
+// id reads an id used in MQTT topics and the store; what names it in the
+// error ("meter id", "id").
+func (p *fileParser) id(n *yaml.Node, path, what string) (string, bool) {
+	s, ok := p.str(n, path)
+	if !ok {
+		return "", false
+	}
+	if !validID(s) {
+		p.fail(n, path, fail(ErrInvalid, "%s %q must not be empty or contain blanks, '/', '+' or '#'", what, s))
+		return "", false
+	}
+	return s, true
+}
+
 func (p *fileParser) unit(n *yaml.Node, path string) (string, bool) {
 	s, ok := p.scalar(n, path, "a unit")
 	if !ok {
@@ -401,4 +426,32 @@ func (p *fileParser) strList(n *yaml.Node, path string) ([]string, []*yaml.Node,
 		nodes = append(nodes, item)
 	}
 	return out, nodes, ok
+}
+
+// idList is strList for meter ids: an id listed again is reported and left
+// out. The ids come back in file order with their nodes.
+func (p *fileParser) idList(n *yaml.Node, path string) ([]string, []*yaml.Node) {
+	ids, nodes, _ := p.strList(n, path)
+	seen := map[string]bool{}
+	var outIDs []string
+	var outNodes []*yaml.Node
+	for j, id := range ids {
+		if seen[id] {
+			p.fail(nodes[j], indexPath(path, j), fail(ErrDuplicate, "%q is listed twice", id))
+			continue
+		}
+		seen[id] = true
+		outIDs = append(outIDs, id)
+		outNodes = append(outNodes, nodes[j])
+	}
+	return outIDs, outNodes
+}
+
+// set returns a field handler that stores in *dst what read accepts.
+func set[T any](dst *T, read func(*yaml.Node, string) (T, bool)) func(*yaml.Node, string) {
+	return func(v *yaml.Node, path string) {
+		if x, ok := read(v, path); ok {
+			*dst = x
+		}
+	}
 }
