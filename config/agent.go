@@ -218,7 +218,7 @@ func (p *fileParser) parseMQTT(n *yaml.Node, path string, m *MQTT) {
 				return
 			}
 			for i, item := range seq.Content {
-				if s, ok := p.parseSubscription(item, indexPath(path, i), false); ok {
+				if s, ok := p.parseSubscription(item, indexPath(path, i), ""); ok {
 					m.Subscriptions = append(m.Subscriptions, s)
 				}
 			}
@@ -290,9 +290,12 @@ func (p *fileParser) parseTLS(n *yaml.Node, path string, t *MQTTTLS) {
 	}
 }
 
-// parseSubscription reads one subscription. perMeter is set for a meter's own
-// block in meters.yaml, which has no meter or topic_template key.
-func (p *fileParser) parseSubscription(n *yaml.Node, path string, perMeter bool) (Subscription, bool) {
+// parseSubscription reads one subscription. owner is "" for an entry of
+// mqtt.subscriptions; for a series' own block (a meter's in meters.yaml, the
+// outdoor temperature's), which has no meter or topic_template key, it names
+// whose readings arrive ("this meter's"), for the missing-topic message.
+func (p *fileParser) parseSubscription(n *yaml.Node, path, owner string) (Subscription, bool) {
+	perMeter := owner != ""
 	s := Subscription{Line: lineOf(n)}
 	es, ok := p.mapping(n, path)
 	if !ok {
@@ -377,7 +380,7 @@ func (p *fileParser) parseSubscription(n *yaml.Node, path string, perMeter bool)
 
 	switch {
 	case perMeter && !hasKey(es, "topic"):
-		p.fail(n, keyPath(path, "topic"), fail(ErrMissing, "missing (the topic this meter's readings arrive on)"))
+		p.fail(n, keyPath(path, "topic"), fail(ErrMissing, "missing (the topic %s readings arrive on)", owner))
 		bad = true
 	case perMeter:
 	case hasKey(es, "topic_template") && (hasKey(es, "meter") || hasKey(es, "topic")):
@@ -539,7 +542,7 @@ func (p *fileParser) intBetween(dst *int, lo, hi int) func(*yaml.Node, string) b
 
 // parseMeterMQTT reads a physical meter's own `mqtt:` block.
 func (p *fileParser) parseMeterMQTT(v *yaml.Node, path string, m *Meter) {
-	if s, ok := p.parseSubscription(v, path, true); ok {
+	if s, ok := p.parseSubscription(v, path, "this meter's"); ok {
 		m.MQTT = &s
 	}
 }
@@ -591,8 +594,11 @@ func checkMQTT(cp, mp *fileParser, c *Config) {
 			n++
 		}
 	}
+	if t := c.OutdoorTemperature; t != nil && t.MQTT != nil {
+		n++
+	}
 	if n == 0 {
-		cp.notice(nil, "mqtt", "a broker but no subscriptions (mqtt.subscriptions or a meter's mqtt: block): nothing is received")
+		cp.notice(nil, "mqtt", "a broker but no subscriptions (mqtt.subscriptions, a meter's mqtt: block or outdoor_temperature.mqtt): nothing is received")
 	}
 }
 

@@ -241,8 +241,15 @@ http:
 	}
 
 	c = mustLoad(t, writeDir(t, map[string]string{"config.yaml": "mqtt:\n  broker: tcp://localhost\n", "meters.yaml": onePhysical}))
-	if got := strings.Join(notices(c), "\n"); !strings.Contains(got, "no subscriptions") {
-		t.Errorf("a broker without subscriptions gives no notice; got %q", got)
+	if got, want := strings.Join(notices(c), "\n"), "config.yaml: mqtt: a broker but no subscriptions (mqtt.subscriptions, a meter's mqtt: block or outdoor_temperature.mqtt): nothing is received"; got != want {
+		t.Errorf("a broker without subscriptions: notices = %q, want %q", got, want)
+	}
+	// The outdoor temperature's own block is a subscription too.
+	c = mustLoad(t, writeDir(t, map[string]string{
+		"config.yaml": "mqtt:\n  broker: tcp://localhost\noutdoor_temperature:\n  mqtt: {topic: weather/t, format: number}\n",
+		"meters.yaml": onePhysical}))
+	if got := notices(c); len(got) != 0 {
+		t.Errorf("a broker with only the temperature's subscription: notices = %q, want none", got)
 	}
 	c = mustLoad(t, writeDir(t, map[string]string{"config.yaml": "", "meters.yaml": onePhysical + "    mqtt: {topic: a, format: number}\n"}))
 	if got := notices(c); len(got) != 0 {

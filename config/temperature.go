@@ -62,7 +62,7 @@ func (p *fileParser) parseTemperature(n *yaml.Node, path string, dst **OutdoorTe
 		},
 		"mqtt": func(v *yaml.Node, path string) {
 			v = p.withoutUnit(v, path)
-			if s, ok := p.parseSubscription(v, path, true); ok {
+			if s, ok := p.parseSubscription(v, path, "the outdoor temperature's"); ok {
 				t.MQTT = &s
 			}
 		},

@@ -94,7 +94,7 @@ func TestTemperatureErrors(t *testing.T) {
 		{"base in fahrenheit", sec("  base_temperature: 65\n"), config.ErrInvalid,
 			`config.yaml:2: outdoor_temperature.base_temperature: want °C above 0 and at most 30 (heating degree days count below it), got 65`},
 		{"mqtt without topic", sec("  mqtt: {format: number}\n"), config.ErrMissing,
-			`config.yaml:2: outdoor_temperature.mqtt.topic: missing (the topic this meter's readings arrive on)`},
+			`config.yaml:2: outdoor_temperature.mqtt.topic: missing (the topic the outdoor temperature's readings arrive on)`},
 		{"mqtt without format", sec("  mqtt: {topic: weather/t}\n"), config.ErrMissing,
 			`config.yaml:2: outdoor_temperature.mqtt.format: missing (want number, json, statestream, wmbusmeters, aiontheedge, tasmota)`},
 		{"mqtt json needs field", sec("  mqtt:\n    topic: weather/t\n    format: json\n"), config.ErrMissing,
