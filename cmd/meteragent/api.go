@@ -75,12 +75,13 @@ func (a *api) export(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusBadRequest, fmt.Errorf("what=%q: want one of %v", what, exportKinds))
 		return
 	}
-	if _, err := exportMeters(a.s.house, meter); err != nil {
+	tempID := a.s.cfg.TemperatureID()
+	if err := checkExport(a.s.house, tempID, what, meter); err != nil {
 		a.fail(w, http.StatusBadRequest, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	if err := writeExport(w, a.st.db, a.s.house, what, meter); err != nil {
+	if err := writeExport(w, a.st.db, a.s.house, tempID, what, meter); err != nil {
 		// The header is out; a broken body is all that can tell the client.
 		a.log.Error("export failed", "what", what, "error", err)
 		panic(http.ErrAbortHandler)

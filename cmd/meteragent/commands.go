@@ -174,7 +174,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "export", "--what readings|daily|monthly|anomalies [--meter ID] [--config DIR]")
 	dir := configFlag(fs)
 	what := fs.String("what", "", "what to export: readings, daily, monthly or anomalies")
-	meter := fs.String("meter", "", "only this meter `id`")
+	meter := fs.String("meter", "", "only this meter `id` (or, with --what readings, the outdoor temperature's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := exportMeters(s.house, *meter); err != nil {
+	if err := checkExport(s.house, s.cfg.TemperatureID(), *what, *meter); err != nil {
 		return usagef("--meter: %v", err)
 	}
 	q := url.Values{"what": {*what}}
@@ -208,7 +208,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return writeExport(e.stdout, db, s.house, *what, *meter)
+	return writeExport(e.stdout, db, s.house, s.cfg.TemperatureID(), *what, *meter)
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {

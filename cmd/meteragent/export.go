@@ -42,18 +42,51 @@ func exportMeters(h processing.House, meter string) ([]processing.Meter, error) 
 	return out, nil
 }
 
-// writeExport writes the CSV of what for the meters to w, from the store.
-func writeExport(w io.Writer, db *storage.DB, h processing.House, what, meter string) error {
-	meters, err := exportMeters(h, meter)
-	if err != nil {
+// checkExport refuses an export before anything is written: an unknown
+// kind or id, or the outdoor temperature series (tempID, "" for none) for
+// anything but its readings, since it has no computed series.
+func checkExport(h processing.House, tempID, what, meter string) error {
+	if !validExport(what) {
+		return fmt.Errorf("unknown export %q (want one of %v)", what, exportKinds)
+	}
+	if meter != "" && meter == tempID {
+		if what != "readings" {
+			return fmt.Errorf("%q is the outdoor temperature series, not a meter: it has no %s series (export its readings with --what readings)", meter, what)
+		}
+		return nil
+	}
+	_, err := exportMeters(h, meter)
+	return err
+}
+
+// writeExport writes the CSV of what for the meters, or for the readings of
+// the outdoor temperature series when meter is tempID, to w, from the store.
+func writeExport(w io.Writer, db *storage.DB, h processing.House, tempID, what, meter string) error {
+	if err := checkExport(h, tempID, what, meter); err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if what == "readings" {
-		if err := writeReadingsCSV(bw, db, meters, h.Location); err != nil {
+		var ids []string
+		if meter != "" && meter == tempID {
+			ids = []string{tempID}
+		} else {
+			meters, _ := exportMeters(h, meter)
+			for _, m := range meters {
+				// Derived meters have no readings of their own.
+				if m.Kind == processing.Physical {
+					ids = append(ids, m.ID)
+				}
+			}
+		}
+		if err := writeReadingsCSV(bw, db, ids, h.Location); err != nil {
 			return err
 		}
 		return bw.Flush()
+	}
+	meters, err := exportMeters(h, meter)
+	if err != nil {
+		return err
 	}
 	header := map[string]string{"daily": dailyHeader, "monthly": monthlyHeader, "anomalies": anomaliesHeader}[what]
 	rows := map[string]func(*bufio.Writer, processing.Result){"daily": writeDailyRows, "monthly": writeMonthlyRows, "anomalies": writeAnomaliesRows}[what]
@@ -74,19 +107,16 @@ func writeExport(w io.Writer, db *storage.DB, h processing.House, what, meter st
 	return bw.Flush()
 }
 
-func writeReadingsCSV(w *bufio.Writer, db *storage.DB, meters []processing.Meter, loc *time.Location) error {
+func writeReadingsCSV(w *bufio.Writer, db *storage.DB, ids []string, loc *time.Location) error {
 	w.WriteString(readingsHeader + "\n")
 	var b []byte
-	for _, m := range meters {
-		if m.Kind != processing.Physical {
-			continue
-		}
-		rs, err := db.Readings(m.ID, time.Time{}, time.Time{})
+	for _, id := range ids {
+		rs, err := db.Readings(id, time.Time{}, time.Time{})
 		if err != nil {
 			return err
 		}
 		for _, r := range rs {
-			b = append(b[:0], m.ID...)
+			b = append(b[:0], id...)
 			b = append(b, ',')
 			b = r.Time.In(loc).AppendFormat(b, time.RFC3339Nano)
 			b = append(b, ',')

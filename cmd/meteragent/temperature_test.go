@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/meteragent/meteragent/agent/testbroker"
 	"github.com/meteragent/meteragent/processing"
 )
 
@@ -183,5 +187,102 @@ func TestImportTemperatureRows(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// temperatureRows returns the outdoor_temperature rows of a readings CSV as
+// "instant value" strings, times in UTC, so that files written in different
+// zones and number formats compare.
+func temperatureRows(t *testing.T, csv string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(csv, "\n") {
+		f := strings.Split(l, ",")
+		if len(f) != 3 || f[0] != "outdoor_temperature" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, f[1])
+		if err != nil {
+			t.Fatalf("row %q: %v", l, err)
+		}
+		v, err := strconv.ParseFloat(f[2], 64)
+		if err != nil {
+			t.Fatalf("row %q: %v", l, err)
+		}
+		out = append(out, fmt.Sprintf("%s %g", at.UTC().Format(time.RFC3339), v))
+	}
+	return out
+}
+
+// export --what readings --meter <temperature id> writes the series' stored
+// readings, so that they can be imported again, from the database file and
+// through the running agent alike; its daily, monthly and anomaly exports
+// are refused, naming the series, as the series has none.
+func TestExportTemperatureReadings(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	listen := freeAddr(t)
+	dir := agentDir(t, temperatureSection+"http:\n  listen: "+listen+"\n")
+	readings, _ := readingsWithTemperature(t)
+	in, err := os.ReadFile(readings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := temperatureRows(t, string(in))
+	if code, out, errOut := runCmd(t, ctx, "import", "csv", readings, "--config", dir); code != 0 {
+		t.Fatalf("import exit %d: %s%s", code, out, errOut)
+	}
+
+	check := func(path string) {
+		t.Helper()
+		code, out, errOut := runCmd(t, ctx, "export", "--what", "readings", "--meter", "outdoor_temperature", "--config", dir)
+		if code != 0 || !strings.HasPrefix(out, readingsHeader+"\n") {
+			t.Fatalf("%s: export exit %d: %.200s%s", path, code, out, errOut)
+		}
+		if lines := strings.Count(out, "\n"); lines != len(want)+1 {
+			t.Errorf("%s: export has %d lines, want %d temperature rows and the header", path, lines, len(want))
+		}
+		got := temperatureRows(t, out)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: exported rows differ from the imported ones:\n%.300v\nwant\n%.300v", path, got, want)
+		}
+		for _, what := range []string{"daily", "monthly", "anomalies"} {
+			code, out, errOut := runCmd(t, ctx, "export", "--what", what, "--meter", "outdoor_temperature", "--config", dir)
+			if code == 0 || out != "" || !strings.Contains(errOut, `"outdoor_temperature" is the outdoor temperature series, not a meter`) {
+				t.Errorf("%s: export --what %s of the temperature: exit %d, stdout %q, stderr %q; want a refusal naming the series", path, what, code, out, errOut)
+			}
+		}
+	}
+	check("database file")
+
+	done, stderr := startService(t, ctx, dir)
+	base := "http://" + listen
+	testbroker.Eventually(ctx, t, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}, "agent API not up; log:\n%s", stderr)
+	// The agent holds the database lock: these answers come from its API.
+	check("agent API")
+	resp, err := http.Get(base + "/export?what=daily&meter=outdoor_temperature")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("GET /export?what=daily&meter=outdoor_temperature: %s, want 400", resp.Status)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("agent exit %d; log:\n%s", code, stderr)
+	}
+
+	// Without the section the id is no series at all.
+	plain := agentDir(t, "")
+	code, _, errOut := runCmd(t, t.Context(), "export", "--what", "readings", "--meter", "outdoor_temperature", "--config", plain)
+	if code == 0 || !strings.Contains(errOut, `unknown meter "outdoor_temperature"`) {
+		t.Errorf("export of the temperature without the section: exit %d %q, want unknown meter", code, errOut)
 	}
 }
