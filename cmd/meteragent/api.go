@@ -49,7 +49,7 @@ func (a *api) handler() http.Handler {
 
 func (a *api) status(w http.ResponseWriter, _ *http.Request) {
 	now := a.now()
-	rep, err := collectStatus(a.st, a.s.house, now)
+	rep, err := collectStatus(a.st, a.s.house, a.s.cfg.TemperatureID(), now)
 	if err != nil {
 		a.fail(w, http.StatusInternalServerError, err)
 		return

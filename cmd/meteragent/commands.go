@@ -165,7 +165,7 @@ func fetchStatus(ctx context.Context, e *env, s *setup) (statusReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep, err = collectStatus(st, s.house, e.now())
+	rep, err = collectStatus(st, s.house, s.cfg.TemperatureID(), e.now())
 	rep.Source = "database"
 	return rep, err
 }

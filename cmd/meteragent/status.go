@@ -17,14 +17,17 @@ import (
 // statusReport is the JSON of GET /status and what `meteragent status`
 // prints.
 type statusReport struct {
-	Generated   time.Time      `json:"generated"`
-	Source      string         `json:"source"` // "agent" (live) or "database" (agent not running)
-	Database    string         `json:"database"`
-	Timezone    string         `json:"timezone"`
-	Meters      []meterStatus  `json:"meters"`
-	DeadLetters map[string]int `json:"dead_letters"` // by source
-	Agent       *agentStatus   `json:"agent,omitempty"`
-	MQTT        *mqttStatus    `json:"mqtt,omitempty"`
+	Generated time.Time     `json:"generated"`
+	Source    string        `json:"source"` // "agent" (live) or "database" (agent not running)
+	Database  string        `json:"database"`
+	Timezone  string        `json:"timezone"`
+	Meters    []meterStatus `json:"meters"`
+	// Temperature is the configured outdoor temperature series, nil
+	// without one; it is a series of readings, not a meter.
+	Temperature *temperatureStatus `json:"outdoor_temperature,omitempty"`
+	DeadLetters map[string]int     `json:"dead_letters"` // by source
+	Agent       *agentStatus       `json:"agent,omitempty"`
+	MQTT        *mqttStatus        `json:"mqtt,omitempty"`
 }
 
 type meterStatus struct {
@@ -37,6 +40,12 @@ type meterStatus struct {
 	LastRecompute *time.Time   `json:"last_recompute,omitempty"`
 	Anomalies     int          `json:"anomalies"`
 	Events        int          `json:"events"`
+}
+
+type temperatureStatus struct {
+	ID          string       `json:"id"`
+	LastReading *readingJSON `json:"last_reading,omitempty"` // °C
+	Readings    int          `json:"readings"`
 }
 
 type readingJSON struct {
@@ -72,8 +81,9 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// collectStatus reads the per-meter part of the status from the store.
-func collectStatus(st *agentStore, house processing.House, now time.Time) (statusReport, error) {
+// collectStatus reads the per-meter part of the status, and that of the
+// outdoor temperature series tempID ("" for none), from the store.
+func collectStatus(st *agentStore, house processing.House, tempID string, now time.Time) (statusReport, error) {
 	loc := house.Location
 	y, m, d := now.In(loc).Date()
 	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc)
@@ -108,6 +118,13 @@ func collectStatus(st *agentStore, house processing.House, now time.Time) (statu
 			ms.Anomalies, ms.Events = sum.anomalies, sum.events
 		}
 		rep.Meters = append(rep.Meters, ms)
+	}
+	if tempID != "" {
+		ts := &temperatureStatus{ID: tempID, Readings: counts[tempID]}
+		if r, ok := last[tempID]; ok {
+			ts.LastReading = &readingJSON{Time: r.Time.In(loc), Value: r.Value}
+		}
+		rep.Temperature = ts
 	}
 	if rep.DeadLetters, err = st.db.DeadLetterSources(); err != nil {
 		return rep, err
@@ -159,6 +176,14 @@ func printStatus(w io.Writer, r statusReport) {
 			strconv.Itoa(m.Anomalies), strconv.Itoa(m.Events)})
 	}
 	printTable(w, rows, map[int]bool{4: true, 5: true, 6: true, 8: true, 9: true})
+	if t := r.Temperature; t != nil {
+		if t.LastReading == nil {
+			fmt.Fprintf(w, "outdoor temperature (%s): no readings yet\n", t.ID)
+		} else {
+			fmt.Fprintf(w, "outdoor temperature (%s): %s °C at %s, %d readings\n",
+				t.ID, formatValue(t.LastReading.Value), t.LastReading.Time.Format(stamp), t.Readings)
+		}
+	}
 
 	if len(r.DeadLetters) == 0 {
 		fmt.Fprintln(w, "dead letters: none")

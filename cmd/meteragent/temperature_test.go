@@ -286,3 +286,89 @@ func TestExportTemperatureReadings(t *testing.T) {
 		t.Errorf("export of the temperature without the section: exit %d %q, want unknown meter", code, errOut)
 	}
 }
+
+// status shows the outdoor temperature series on a line of its own below the
+// meter table, never as a meter, from the database file and through the
+// running agent alike.
+func TestStatusTemperature(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	listen := freeAddr(t)
+	dir := agentDir(t, temperatureSection+"http:\n  listen: "+listen+"\n")
+
+	// statusLine returns the temperature line of `meteragent status` and
+	// checks that it follows the rows of the house's five meters.
+	statusLine := func(path string) string {
+		t.Helper()
+		code, out, errOut := runCmd(t, ctx, "status", "--config", dir)
+		if code != 0 {
+			t.Fatalf("%s: status exit %d: %s%s", path, code, out, errOut)
+		}
+		lines := strings.Split(out, "\n")
+		if !strings.HasPrefix(lines[0], "meter ") {
+			t.Fatalf("%s: status does not start with the meter table:\n%s", path, out)
+		}
+		for i, l := range lines[1:] {
+			if strings.HasPrefix(l, "outdoor") {
+				if i != 5 || !strings.HasPrefix(lines[i+2], "dead letters:") {
+					t.Errorf("%s: temperature line is not right below the five meters' rows:\n%s", path, out)
+				}
+				return l
+			}
+		}
+		t.Fatalf("%s: no temperature line:\n%s", path, out)
+		return ""
+	}
+
+	if code, out, errOut := runCmd(t, ctx, "import", "csv", filepath.Join(agentTestdata, "readings.csv"), "--config", dir); code != 0 {
+		t.Fatalf("import exit %d: %s%s", code, out, errOut)
+	}
+	if got, want := statusLine("database file"), "outdoor temperature (outdoor_temperature): no readings yet"; got != want {
+		t.Errorf("before temperature readings: %q, want %q", got, want)
+	}
+
+	readings, _ := readingsWithTemperature(t)
+	if code, out, errOut := runCmd(t, ctx, "import", "csv", readings, "--config", dir); code != 0 {
+		t.Fatalf("import exit %d: %s%s", code, out, errOut)
+	}
+	in, err := os.ReadFile(readings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := temperatureRows(t, string(in))
+	_, lastValue, _ := strings.Cut(rows[len(rows)-1], " ")
+	// The generator's last row is 2023-12-31 00:00 UTC plus 499 × 6 h:
+	// 2024-05-03 18:00 UTC, 20:00 summer time in Berlin.
+	want := "outdoor temperature (outdoor_temperature): " + lastValue + " °C at 2024-05-03 20:00, 500 readings"
+	if got := statusLine("database file"); got != want {
+		t.Errorf("database file: %q, want %q", got, want)
+	}
+
+	done, stderr := startService(t, ctx, dir)
+	var rep statusReport
+	testbroker.Eventually(ctx, t, func() bool { return getJSON(t, "http://"+listen+"/status", &rep) }, "agent API not up; log:\n%s", stderr)
+	if ts := rep.Temperature; ts == nil || ts.ID != "outdoor_temperature" || ts.Readings != 500 || ts.LastReading == nil ||
+		!ts.LastReading.Time.Equal(time.Date(2024, 5, 3, 18, 0, 0, 0, time.UTC)) {
+		t.Errorf("/status outdoor_temperature = %+v, want 500 readings, the last at 2024-05-03 18:00 UTC", ts)
+	}
+	if len(rep.Meters) != 5 || meterOf(rep, "outdoor_temperature").ID != "" {
+		t.Errorf("/status meters = %+v, want the five meters only", rep.Meters)
+	}
+	// The agent holds the database lock: this status comes from its API.
+	if got := statusLine("agent API"); got != want {
+		t.Errorf("agent API: %q, want %q", got, want)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("agent exit %d; log:\n%s", code, stderr)
+	}
+
+	// Without the section there is no such line.
+	plain := agentDir(t, "")
+	if code, out, errOut := runCmd(t, t.Context(), "import", "csv", filepath.Join(agentTestdata, "readings.csv"), "--config", plain); code != 0 {
+		t.Fatalf("import exit %d: %s%s", code, out, errOut)
+	}
+	if code, out, _ := runCmd(t, t.Context(), "status", "--config", plain); code != 0 || strings.Contains(out, "outdoor") {
+		t.Errorf("status without the section: exit %d\n%s", code, out)
+	}
+}
