@@ -18,7 +18,8 @@ const compactTxMax = 16 << 20
 // src must not be open for writing (ErrLocked otherwise) and is only read.
 // dst must not exist. On success dst has been checked page by page and synced
 // (unless Options.NoSync); replacing src with it (rename) is up to the caller.
-// On error dst is removed.
+// On error dst is removed. To replace src safely while agents may start, use
+// DB.CompactTo instead.
 func Compact(src, dst string, opt Options) (err error) {
 	opt, err = opt.withDefaults()
 	if err != nil {
@@ -49,6 +50,27 @@ func Compact(src, dst string, opt Options) (err error) {
 		return fmt.Errorf("compact %s: %w", src, err)
 	}
 
+	return compactTo(from, src, dst, opt)
+}
+
+// CompactTo copies the open database into a new file dst, packing pages
+// tightly, and checks and syncs it like Compact. Unlike Compact it keeps the
+// database's lock meanwhile: renaming dst over the file before Close means no
+// other process can open the old file and write to it between the copy and
+// the rename (Open refuses or waits, and after a wait opens the new file).
+// dst must not exist; on error it is removed.
+func (db *DB) CompactTo(dst string) (err error) {
+	defer guard(&err)()
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("compact %s: destination %s: %w", db.path, dst, fs.ErrExist)
+	}
+	if err := db.bolt.View(func(*bolt.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("compact %s: %w", db.path, mapTxError(err))
+	}
+	return compactTo(db.bolt, db.path, dst, db.opt)
+}
+
+func compactTo(from *bolt.DB, src, dst string, opt Options) error {
 	bo := opt.bolt(false)
 	bo.InitialMmapSize = 0 // keep the copy as small as its data
 	to, err := bolt.Open(dst, 0o600, bo)

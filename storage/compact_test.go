@@ -135,3 +135,46 @@ func TestCompactCorrupt(t *testing.T) {
 		t.Errorf("Compact(missing) = %v, want fs.ErrNotExist", err)
 	}
 }
+
+// CompactTo copies an open database, which keeps its lock throughout: a
+// second Open meanwhile fails fast with ErrLocked, and the copy has the same
+// content.
+func TestCompactTo(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	db, err := storage.Open(src, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []processing.MeterReading
+	for i := range 3000 {
+		rs = append(rs, mr([]string{"gas", "water"}[i%2], day(2020, 1, 1).Add(time.Duration(i)*time.Minute), float64(i)))
+	}
+	mustAdd(t, db, rs...)
+	if _, err := db.DeleteReadingsBefore("", rs[len(rs)-100].Time); err != nil {
+		t.Fatal(err)
+	}
+	want := takeSnapshot(t, db)
+	if err := db.CompactTo(dst); err != nil {
+		t.Fatalf("CompactTo = %v", err)
+	}
+	if _, err := storage.Open(src, storage.Options{Timeout: 50 * time.Millisecond}); !errors.Is(err, storage.ErrLocked) {
+		t.Errorf("Open while the compacted database is open = %v, want ErrLocked", err)
+	}
+	if err := db.CompactTo(dst); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("CompactTo onto an existing file = %v, want fs.ErrExist", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CompactTo(filepath.Join(dir, "other.db")); !errors.Is(err, storage.ErrClosed) {
+		t.Errorf("CompactTo of a closed database = %v, want ErrClosed", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "other.db")); err == nil {
+		t.Error("failed CompactTo left a destination file")
+	}
+	out := mustOpenPath(t, dst, testOptions())
+	if got := takeSnapshot(t, out); !reflect.DeepEqual(got, want) {
+		t.Errorf("compacted database differs:\n got %+v\nwant %+v", got, want)
+	}
+}

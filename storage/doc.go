@@ -21,8 +21,9 @@
 //   - Computed series: [DB.PutResult] replaces a meter's [StoredResult] whole;
 //     [DB.Result] and [DB.ResultMeters] read them.
 //   - State: [DB.SetState] and [DB.State] keep cursors and other small values.
-//   - Maintenance: [DB.DeleteReadingsBefore] (retention), [Compact] (offline
-//     copy that shrinks the file) and [DB.Check] (full consistency check).
+//   - Maintenance: [DB.DeleteReadingsBefore] (retention), [Compact] and
+//     [DB.CompactTo] (copies that shrink the file) and [DB.Check] (full
+//     consistency check).
 //
 // # Bucket layout (schema 1)
 //
@@ -101,8 +102,10 @@
 // # Caveats
 //
 //   - A bbolt file never shrinks: deleted pages are reused, not returned.
-//     Run [Compact] offline (the agent stopped) to copy the data into a
-//     tight new file, then replace the old one.
+//     Run [DB.CompactTo] with the agent stopped to copy the data into a
+//     tight new file, and rename it over the old one before closing the
+//     database: the lock, held until then, keeps a starting agent off the
+//     old file, and [Open] retries when the file it waited for was replaced.
 //   - Retention ([DB.DeleteReadingsBefore]) removes readings and their
 //     conflicts but not the computed series, which keep what was derived.
 //   - Values returned by this package are copies; nothing refers to the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -138,16 +139,19 @@ func Open(path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	start := time.Now()
-	if err := preflight(path, opt.Timeout); err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	bo := opt.bolt(false)
-	// The preflight spent part of the lock budget; the rest is bbolt's.
-	bo.Timeout = max(opt.Timeout-time.Since(start), time.Millisecond)
-	bdb, err := bolt.Open(path, 0o600, bo)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, mapOpenError(err))
+	deadline := time.Now().Add(opt.Timeout)
+	var bdb *bolt.DB
+	for {
+		bdb, err = openLocked(path, opt, deadline)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errReplaced) {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("open %s: %w (%w after %v)", path, ErrLocked, err, opt.Timeout)
+		}
 	}
 	db := &DB{bolt: bdb, path: path, opt: opt}
 	if err := db.migrate(); err != nil {
@@ -155,6 +159,37 @@ func Open(path string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// errReplaced means the file at the path was replaced (renamed over, as
+// `meteragent db compact` does) while Open waited for its lock: the lock it
+// got is that of a file nobody will read again, and writes to it would be
+// lost. Open tries again with the new file.
+var errReplaced = errors.New("the file was replaced while waiting for its lock")
+
+// openLocked preflights and opens the file at path, taking bbolt's lock by
+// deadline, or fails with errReplaced.
+func openLocked(path string, opt Options, deadline time.Time) (*bolt.DB, error) {
+	if err := preflight(path, max(time.Until(deadline), time.Millisecond)); err != nil {
+		return nil, err
+	}
+	before, statErr := os.Stat(path)
+	bo := opt.bolt(false)
+	// The preflight spent part of the lock budget; the rest is bbolt's.
+	bo.Timeout = max(time.Until(deadline), time.Millisecond)
+	bdb, err := bolt.Open(path, 0o600, bo)
+	if err != nil {
+		return nil, mapOpenError(err)
+	}
+	// A file created by bolt.Open had no predecessor to be replaced.
+	if statErr == nil {
+		after, err := os.Stat(path)
+		if err != nil || !os.SameFile(before, after) {
+			_ = bdb.Close()
+			return nil, errReplaced
+		}
+	}
+	return bdb, nil
 }
 
 func mapOpenError(err error) error {

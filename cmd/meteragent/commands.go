@@ -398,20 +398,34 @@ func runDB(_ context.Context, e *env, args []string) error {
 }
 
 // compactDB copies the database into a tight new file and renames it over
-// the old one. The agent must be stopped: Compact fails with ErrLocked
-// while it runs.
-func compactDB(e *env, s *setup) error {
+// the old one. The agent must be stopped: opening the database fails with
+// ErrLocked while it runs. The database stays open, and so locked, until the
+// rename is done, so that an agent starting meanwhile waits or fails instead
+// of writing to the file about to be replaced.
+func compactDB(e *env, s *setup) (err error) {
 	path := s.cfg.StoragePath()
 	before, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
+	db, err := openOffline(s, false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	tmp := path + ".compact"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := storage.Compact(path, tmp, storageOptions(s.cfg, offlineLockTimeout)); err != nil {
+	if err := db.CompactTo(tmp); err != nil {
 		return err
+	}
+	if afterCompactCopy != nil {
+		afterCompactCopy(path)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
@@ -428,6 +442,10 @@ func compactDB(e *env, s *setup) error {
 	fmt.Fprintf(e.stdout, "compacted %s: %.1f MB -> %.1f MB\n", path, float64(before.Size())/1e6, float64(after.Size())/1e6)
 	return nil
 }
+
+// afterCompactCopy, when set by a test, runs between the copy and the rename
+// of compactDB, with the database path.
+var afterCompactCopy func(path string)
 
 func pruneDB(e *env, s *setup, before time.Time, meter string) error {
 	db, err := openOffline(s, false)
