@@ -1,4 +1,5 @@
 # meteragent: `make run` runs the demo house, `make test` runs every test.
+SHELL   := /bin/bash
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
