@@ -53,7 +53,10 @@ func takeSnapshot(t *testing.T, db *storage.DB) snapshot {
 	return s
 }
 
-func TestCompact(t *testing.T) {
+// CompactTo copies an open database into a tight new file with the same
+// content, and keeps its lock throughout: a second Open meanwhile fails fast
+// with ErrLocked.
+func TestCompactTo(t *testing.T) {
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
 	db, err := storage.Open(src, testOptions())
@@ -82,79 +85,6 @@ func TestCompact(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := takeSnapshot(t, db)
-
-	// Offline only: while the source is open, compaction is refused.
-	if err := storage.Compact(src, dst, storage.Options{Timeout: 50 * time.Millisecond}); !errors.Is(err, storage.ErrLocked) {
-		t.Errorf("Compact of an open database = %v, want ErrLocked", err)
-	}
-	if _, err := os.Stat(dst); err == nil {
-		t.Error("failed Compact left a destination file")
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := storage.Compact(src, dst, testOptions()); err != nil {
-		t.Fatalf("Compact = %v", err)
-	}
-
-	srcInfo, _ := os.Stat(src)
-	dstInfo, _ := os.Stat(dst)
-	if dstInfo.Size() >= srcInfo.Size()/4 {
-		t.Errorf("compacted file has %d bytes, source %d: want far smaller after deleting 99%% of the readings", dstInfo.Size(), srcInfo.Size())
-	}
-	out := mustOpenPath(t, dst, testOptions())
-	if got := takeSnapshot(t, out); !reflect.DeepEqual(got, want) {
-		t.Errorf("compacted database differs:\n got %+v\nwant %+v", got, want)
-	}
-	// Sequences survive: new dead letters do not reuse IDs.
-	if err := out.AddDeadLetter(storage.DeadLetter{Source: "mqtt", Reason: "d"}); err != nil {
-		t.Fatal(err)
-	}
-	if dls, _ := out.DeadLetters(1); dls[0].ID != 4 {
-		t.Errorf("next dead letter after compaction has ID %d, want 4", dls[0].ID)
-	}
-
-	if err := storage.Compact(src, dst, testOptions()); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("Compact onto an existing file = %v, want fs.ErrExist", err)
-	}
-}
-
-func TestCompactCorrupt(t *testing.T) {
-	dir := t.TempDir()
-	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
-	if err := os.WriteFile(src, make([]byte, 20000), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := storage.Compact(src, dst, testOptions()); !errors.Is(err, storage.ErrCorrupt) {
-		t.Errorf("Compact(corrupt) = %v, want ErrCorrupt", err)
-	}
-	if _, err := os.Stat(dst); err == nil {
-		t.Error("failed Compact left a destination file")
-	}
-	if err := storage.Compact(filepath.Join(dir, "missing.db"), dst, testOptions()); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Compact(missing) = %v, want fs.ErrNotExist", err)
-	}
-}
-
-// CompactTo copies an open database, which keeps its lock throughout: a
-// second Open meanwhile fails fast with ErrLocked, and the copy has the same
-// content.
-func TestCompactTo(t *testing.T) {
-	dir := t.TempDir()
-	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
-	db, err := storage.Open(src, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs []processing.MeterReading
-	for i := range 3000 {
-		rs = append(rs, mr([]string{"gas", "water"}[i%2], day(2020, 1, 1).Add(time.Duration(i)*time.Minute), float64(i)))
-	}
-	mustAdd(t, db, rs...)
-	if _, err := db.DeleteReadingsBefore("", rs[len(rs)-100].Time); err != nil {
-		t.Fatal(err)
-	}
-	want := takeSnapshot(t, db)
 	if err := db.CompactTo(dst); err != nil {
 		t.Fatalf("CompactTo = %v", err)
 	}
@@ -173,8 +103,21 @@ func TestCompactTo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "other.db")); err == nil {
 		t.Error("failed CompactTo left a destination file")
 	}
+
+	srcInfo, _ := os.Stat(src)
+	dstInfo, _ := os.Stat(dst)
+	if dstInfo.Size() >= srcInfo.Size()/4 {
+		t.Errorf("compacted file has %d bytes, source %d: want far smaller after deleting 99%% of the readings", dstInfo.Size(), srcInfo.Size())
+	}
 	out := mustOpenPath(t, dst, testOptions())
 	if got := takeSnapshot(t, out); !reflect.DeepEqual(got, want) {
 		t.Errorf("compacted database differs:\n got %+v\nwant %+v", got, want)
+	}
+	// Sequences survive: new dead letters do not reuse IDs.
+	if err := out.AddDeadLetter(storage.DeadLetter{Source: "mqtt", Reason: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	if dls, _ := out.DeadLetters(1); dls[0].ID != 4 {
+		t.Errorf("next dead letter after compaction has ID %d, want 4", dls[0].ID)
 	}
 }

@@ -21,9 +21,8 @@
 //   - Computed series: [DB.PutResult] replaces a meter's [StoredResult] whole;
 //     [DB.Result] and [DB.ResultMeters] read them.
 //   - State: [DB.SetState] and [DB.State] keep cursors and other small values.
-//   - Maintenance: [DB.DeleteReadingsBefore] (retention), [Compact] and
-//     [DB.CompactTo] (copies that shrink the file) and [DB.Check] (full
-//     consistency check).
+//   - Maintenance: [DB.DeleteReadingsBefore] (retention), [DB.CompactTo] (a
+//     copy that shrinks the file) and [DB.Check] (full consistency check).
 //
 // # Bucket layout (schema 1)
 //

@@ -2,7 +2,7 @@ package storage
 
 import "errors"
 
-// These errors are returned by Open and Compact.
+// These errors are returned by Open.
 var (
 	// ErrLocked is returned when the database file stays locked by another
 	// process (or another DB handle in this process) for longer than
@@ -27,8 +27,8 @@ var (
 
 	// ErrFull is returned by AddReadings and AddDeadLetter when the write
 	// would grow the file beyond Options.MaxSizeBytes. Nothing is written;
-	// delete old readings (DeleteReadingsBefore) and Compact, or raise the
-	// limit.
+	// delete old readings (DeleteReadingsBefore) and compact (CompactTo), or
+	// raise the limit.
 	ErrFull = errors.New("database reached its size limit")
 
 	// ErrInvalidKey is returned for an empty or oversized meter name, state

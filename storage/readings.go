@@ -353,7 +353,7 @@ var deleteChunk = 50000
 // meter is "", with Time < t, together with their recorded conflicts, and
 // returns how many readings it deleted. A meter left without readings is
 // removed. Computed series (PutResult) are not touched: they keep what was
-// derived. The space is reused by later writes; only Compact shrinks the
+// derived. The space is reused by later writes; only CompactTo shrinks the
 // file. Large deletions commit in several transactions.
 func (db *DB) DeleteReadingsBefore(meter string, t time.Time) (int, error) {
 	var meters []string

@@ -46,7 +46,7 @@ const (
 	initialMmapSize = 4 << 20
 )
 
-// Options configure Open and Compact. The zero value is ready to use.
+// Options configure Open. The zero value is ready to use.
 type Options struct {
 	// Timeout is how long Open waits for the file lock before it returns
 	// ErrLocked. Zero means DefaultTimeout; it never waits forever.
@@ -105,7 +105,7 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-func (o Options) bolt(readOnly bool) *bolt.Options {
+func (o Options) bolt() *bolt.Options {
 	mmap := initialMmapSize
 	if int64(mmap) > o.MaxSizeBytes {
 		mmap = int(o.MaxSizeBytes)
@@ -115,7 +115,6 @@ func (o Options) bolt(readOnly bool) *bolt.Options {
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: mmap,
 		NoSync:          o.NoSync,
-		ReadOnly:        readOnly,
 	}
 }
 
@@ -174,7 +173,7 @@ func openLocked(path string, opt Options, deadline time.Time) (*bolt.DB, error) 
 		return nil, err
 	}
 	before, statErr := os.Stat(path)
-	bo := opt.bolt(false)
+	bo := opt.bolt()
 	// The preflight spent part of the lock budget; the rest is bbolt's.
 	bo.Timeout = max(time.Until(deadline), time.Millisecond)
 	bdb, err := bolt.Open(path, 0o600, bo)
