@@ -453,25 +453,10 @@ func pruneDB(e *env, s *setup, before time.Time, meter string) error {
 		return err
 	}
 	defer db.Close()
-	var meters []string
-	if meter != "" {
-		meters = []string{meter}
-	} else {
-		stats, err := db.MeterStats()
-		if err != nil {
-			return err
-		}
-		for _, st := range stats {
-			meters = append(meters, st.Meter)
-		}
-	}
-	total := 0
-	for _, m := range meters {
-		n, err := db.DeleteReadingsBefore(m, before)
-		if err != nil {
-			return err
-		}
-		total += n
+	// "" is every meter.
+	total, err := db.DeleteReadingsBefore(meter, before)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "deleted %d readings before %s from %s; computed series are kept (run `meteragent db compact` with the agent stopped to shrink the file)\n",
 		total, before.Format(dateLayout), db.Path())
