@@ -32,7 +32,7 @@ var _ mqtt.Committer = (*agent.Agent)(nil)
 
 func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "run", "[--config DIR]")
-	dir := fs.String("config", defaultConfigDir, "configuration `directory`")
+	dir := configFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
