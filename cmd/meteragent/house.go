@@ -111,19 +111,13 @@ func day(d config.Date, loc *time.Location) time.Time {
 	return d.In(loc)
 }
 
-// newPattern turns monthly percentages into shares that sum to 1. A pattern
-// that sums to zero (or less) carries no information and becomes nil.
+// newPattern turns monthly percentages into shares that sum to 1. The config
+// has refused negative shares and a zero sum; a pattern it let through that
+// carries no information anyway becomes nil.
 func newPattern(pct [12]float64) *processing.Pattern {
-	var sum float64
-	for _, v := range pct {
-		sum += v
-	}
-	if !(sum > 0) {
+	p, err := processing.NewPattern(pct)
+	if err != nil {
 		return nil
-	}
-	var p processing.Pattern
-	for i, v := range pct {
-		p[i] = v / sum
 	}
 	return &p
 }
