@@ -311,7 +311,7 @@ func (a *Agent) recompute(ids map[string]bool) error {
 		a.totalTook += time.Since(start)
 		a.mu.Unlock()
 	}()
-	house, want := a.graph.subHouse(ids)
+	house := a.graph.subHouse(ids)
 	readings := make(map[string][]processing.Reading, len(house.Meters))
 	for _, m := range house.Meters {
 		if m.Kind != processing.Physical {
@@ -335,7 +335,7 @@ func (a *Agent) recompute(ids map[string]bool) error {
 		return a.fail(err)
 	}
 	for _, mr := range res.Meters {
-		if !want[mr.Meter.ID] {
+		if !ids[mr.Meter.ID] {
 			continue
 		}
 		if err := a.store.PutResult(mr, now); err != nil {
@@ -347,7 +347,7 @@ func (a *Agent) recompute(ids map[string]bool) error {
 	a.lastRun, a.lastErr, a.lastTook = now, nil, took
 	a.recomputs++
 	a.mu.Unlock()
-	a.log.Debug("recomputed", "meters", len(want), "took", took)
+	a.log.Debug("recomputed", "meters", len(ids), "took", took)
 	return nil
 }
 

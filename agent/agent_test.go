@@ -127,11 +127,11 @@ func TestGraphAffected(t *testing.T) {
 			}
 		}
 	}
-	h, _ := g.subHouse(map[string]bool{"rest": true})
+	h := g.subHouse(map[string]bool{"rest": true})
 	if len(h.Meters) != 5 {
 		t.Errorf("subHouse(rest) has %d meters, want all 5 inputs", len(h.Meters))
 	}
-	h, _ = g.subHouse(map[string]bool{"sub": true})
+	h = g.subHouse(map[string]bool{"sub": true})
 	if len(h.Meters) != 1 || h.Meters[0].ID != "sub" {
 		t.Errorf("subHouse(sub) = %v, want only sub", h.Meters)
 	}

@@ -82,8 +82,8 @@ func (g *graph) affected(ids []string) map[string]bool {
 }
 
 // subHouse returns the house reduced to the meters in want and everything
-// they read, in the house's order, and want itself.
-func (g *graph) subHouse(want map[string]bool) (processing.House, map[string]bool) {
+// they read, in the house's order.
+func (g *graph) subHouse(want map[string]bool) processing.House {
 	need := map[string]bool{}
 	var visit func(string)
 	visit = func(id string) {
@@ -105,5 +105,5 @@ func (g *graph) subHouse(want map[string]bool) (processing.House, map[string]boo
 			h.Meters = append(h.Meters, m)
 		}
 	}
-	return h, want
+	return h
 }
