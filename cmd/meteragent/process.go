@@ -601,7 +601,8 @@ const summaryLines = 40
 // below it as the line budget allows, the config notices and the outputs.
 func printSummary(w io.Writer, in summaryInput) {
 	head := []string{"meter", "kind", "unit", "readings", "days", "max gap d", "extrap d", "anomalies", "warnings"}
-	rows := make([][]string, 0, len(in.res.Meters))
+	rows := make([][]string, 0, 1+len(in.res.Meters))
+	rows = append(rows, head)
 	events := 0
 	for _, mr := range in.res.Meters {
 		st := mr.Stats
@@ -620,30 +621,12 @@ func printSummary(w io.Writer, in summaryInput) {
 		})
 		events += len(mr.Events)
 	}
-	width := make([]int, len(head))
-	for _, r := range append([][]string{head}, rows...) {
-		for i, c := range r {
-			width[i] = max(width[i], len(c))
-		}
-	}
-	row := func(r []string) string {
-		var sb strings.Builder
-		for i, c := range r {
-			if i > 0 {
-				sb.WriteString("  ")
-			}
-			if i < 3 { // text columns left, numbers right
-				sb.WriteString(c + strings.Repeat(" ", width[i]-len(c)))
-			} else {
-				sb.WriteString(strings.Repeat(" ", width[i]-len(c)) + c)
-			}
-		}
-		return strings.TrimRight(sb.String(), " ")
-	}
+	// Text columns left, numbers right.
+	table := tableLines(rows, map[int]bool{3: true, 4: true, 5: true, 6: true, 7: true, 8: true})
 
 	// Lines other than warnings: title, table, notices (at most 3 + 1), outputs.
 	shownNotices := min(len(in.notices), 3)
-	fixed := 2 + len(rows) + 1
+	fixed := 1 + len(table) + 1
 	if len(in.notices) > 0 {
 		fixed += 1 + shownNotices
 	}
@@ -654,11 +637,11 @@ func printSummary(w io.Writer, in summaryInput) {
 	alloc := allocateWarnings(in.res.Meters, budget)
 
 	fmt.Fprintf(w, "meteragent process: %d meters, %s to %s (%s)\n",
-		len(rows), in.from.Format(dateLayout), in.to.Format(dateLayout), in.loc)
-	fmt.Fprintln(w, row(head))
+		len(in.res.Meters), in.from.Format(dateLayout), in.to.Format(dateLayout), in.loc)
+	fmt.Fprintln(w, table[0])
 	hidden := 0
 	for i, mr := range in.res.Meters {
-		fmt.Fprintln(w, row(rows[i]))
+		fmt.Fprintln(w, table[1+i])
 		for j := range alloc[i] {
 			ev := mr.Events[j]
 			line := fmt.Sprintf("    %s %s: %s", ev.Time.In(in.loc).Format(dateLayout), ev.Kind, ev.Message)

@@ -222,9 +222,16 @@ func printStatus(w io.Writer, r statusReport) {
 	}
 }
 
-// printTable prints rows with aligned columns, two blanks apart; columns in
-// right are right-aligned (numbers).
+// printTable prints rows with aligned columns (see tableLines).
 func printTable(w io.Writer, rows [][]string, right map[int]bool) {
+	for _, l := range tableLines(rows, right) {
+		fmt.Fprintln(w, l)
+	}
+}
+
+// tableLines aligns rows into columns two blanks apart; columns in right are
+// right-aligned (numbers).
+func tableLines(rows [][]string, right map[int]bool) []string {
 	var width []int
 	for _, r := range rows {
 		for i, c := range r {
@@ -234,6 +241,7 @@ func printTable(w io.Writer, rows [][]string, right map[int]bool) {
 			width[i] = max(width[i], len([]rune(c)))
 		}
 	}
+	lines := make([]string, 0, len(rows))
 	for _, r := range rows {
 		var sb strings.Builder
 		for i, c := range r {
@@ -247,6 +255,7 @@ func printTable(w io.Writer, rows [][]string, right map[int]bool) {
 				sb.WriteString(c + pad)
 			}
 		}
-		fmt.Fprintln(w, strings.TrimRight(sb.String(), " "))
+		lines = append(lines, strings.TrimRight(sb.String(), " "))
 	}
+	return lines
 }
