@@ -249,11 +249,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	in := readingsInput{name: file, loc: s.loc, kinds: readingKinds(s.cfg, s.house)}
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		in.size = fi.Size()
-	}
-	readings, err := readReadings(f, in)
+	readings, err := readReadingsFile(f, readingsInput{name: file, loc: s.loc, kinds: readingKinds(s.cfg, s.house)})
 	if err != nil {
 		return err
 	}

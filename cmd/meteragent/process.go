@@ -104,11 +104,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err != nil {
 		return err
 	}
-	in := readingsInput{name: f.readings, loc: loc, kinds: readingKinds(cfg, house)}
-	if fi, err := rf.Stat(); err == nil && fi.Mode().IsRegular() {
-		in.size = fi.Size()
-	}
-	readings, err := readReadings(rf, in)
+	readings, err := readReadingsFile(rf, readingsInput{name: f.readings, loc: loc, kinds: readingKinds(cfg, house)})
 	rf.Close()
 	if err != nil {
 		return err

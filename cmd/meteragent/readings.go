@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,15 @@ func readReadings(r io.Reader, in readingsInput) (map[string][]processing.Readin
 		return nil, err
 	}
 	return p.finish()
+}
+
+// readReadingsFile is readReadings of an open file, whose size, when it is a
+// regular file, sizes the reader's buffers.
+func readReadingsFile(f *os.File, in readingsInput) (map[string][]processing.Reading, error) {
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		in.size = fi.Size()
+	}
+	return readReadings(f, in)
 }
 
 // instant is a point in time as Unix seconds and nanoseconds. The reader
