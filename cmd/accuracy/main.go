@@ -25,7 +25,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/meteragent/meteragent/cmd/internal/dense"
@@ -121,41 +120,24 @@ func bench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 // evaluateAll runs every series under every scheme on jobs workers.
 func evaluateAll(ctx context.Context, all []*series, scs []scheme, seed uint64, methods []method, jobs int, explain bool) ([]result, error) {
 	type job struct {
-		i  int
 		s  *series
 		sc scheme
 	}
 	var work []job
 	for _, s := range all {
 		for _, sc := range scs {
-			work = append(work, job{len(work), s, sc})
+			work = append(work, job{s, sc})
 		}
 	}
 	results := make([]result, len(work))
 	errs := make([]error, len(work))
-	ch := make(chan job)
-	var wg sync.WaitGroup
-	for range max(1, jobs) {
-		wg.Go(func() {
-			for j := range ch {
-				t0 := time.Now()
-				sc, notes, err := evaluate(j.s, j.sc, seed, methods, explain)
-				results[j.i] = result{series: j.s, scheme: j.sc, scores: sc, notes: notes, elapsed: time.Since(t0)}
-				errs[j.i] = err
-			}
-		})
-	}
-feed:
-	for _, j := range work {
-		select {
-		case ch <- j:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(ch)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err := dense.Each(ctx, len(work), jobs, func(i int) {
+		j := work[i]
+		t0 := time.Now()
+		sc, notes, err := evaluate(j.s, j.sc, seed, methods, explain)
+		results[i] = result{series: j.s, scheme: j.sc, scores: sc, notes: notes, elapsed: time.Since(t0)}
+		errs[i] = err
+	}); err != nil {
 		return nil, err
 	}
 	return results, errors.Join(errs...)

@@ -35,7 +35,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/meteragent/meteragent/cmd/internal/dense"
@@ -124,26 +123,9 @@ type seriesResult struct {
 func evaluateAll(ctx context.Context, all []*series, cfg config) ([]seriesResult, error) {
 	results := make([]seriesResult, len(all))
 	errs := make([]error, len(all))
-	ch := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, cfg.Jobs) {
-		wg.Go(func() {
-			for i := range ch {
-				results[i], errs[i] = evaluate(all[i], cfg)
-			}
-		})
-	}
-feed:
-	for i := range all {
-		select {
-		case ch <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(ch)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err := dense.Each(ctx, len(all), cfg.Jobs, func(i int) {
+		results[i], errs[i] = evaluate(all[i], cfg)
+	}); err != nil {
 		return nil, err
 	}
 	return results, errors.Join(errs...)

@@ -10,10 +10,11 @@
 //	hourly/<series_id>_readings.csv   timestamp_local,register_litre (water series only)
 //
 // Every error about a file's content names the file and, where there is
-// one, the line.
+// one, the line. Each is the work loop both commands run their series on.
 package dense
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -25,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,6 +40,36 @@ const DefaultDir = "../shared/data/dense"
 func AddFlags(fs *flag.FlagSet, dir, filter *string) {
 	fs.StringVar(dir, "data", DefaultDir, "dense data directory (relative to the working directory)")
 	fs.StringVar(filter, "series", "", "only series whose id contains this")
+}
+
+// Each calls f(0) … f(n-1) on jobs goroutines (at least one), in index order
+// of starting, and returns when every started call has returned. Once ctx is
+// done it starts at most one more call (one it was already handing out) and
+// returns ctx's error.
+func Each(ctx context.Context, n, jobs int, f func(i int)) error {
+	ch := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, jobs) {
+		wg.Go(func() {
+			for i := range ch {
+				f(i)
+			}
+		})
+	}
+feed:
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case ch <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	return ctx.Err()
 }
 
 // Entry is one row of index.csv.

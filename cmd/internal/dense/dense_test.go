@@ -1,9 +1,12 @@
 package dense
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,5 +186,41 @@ func TestMissingDir(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "not found") {
 			t.Errorf("LoadAll(%s) error %v, want one naming the directory as not found", dir, err)
 		}
+	}
+}
+
+// Each runs every index once, on any number of workers, and once the context
+// is done starts no more.
+func TestEach(t *testing.T) {
+	for _, jobs := range []int{0, 1, 3, 20} {
+		var mu sync.Mutex
+		seen := make([]int, 10)
+		if err := Each(t.Context(), len(seen), jobs, func(i int) {
+			mu.Lock()
+			seen[i]++
+			mu.Unlock()
+		}); err != nil {
+			t.Fatalf("jobs %d: Each = %v", jobs, err)
+		}
+		for i, n := range seen {
+			if n != 1 {
+				t.Errorf("jobs %d: index %d ran %d times, want once", jobs, i, n)
+			}
+		}
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := 0
+	err := Each(ctx, 100, 1, func(i int) {
+		ran++
+		if i == 4 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Each after cancel = %v, want context.Canceled", err)
+	}
+	if ran > 6 {
+		t.Errorf("%d calls after cancelling at the fifth, want at most one more started", ran)
 	}
 }
