@@ -471,6 +471,13 @@ func TestAgentStoreAdded(t *testing.T) {
 		{rs, 0},
 		{[]processing.MeterReading{{Meter: "a", Time: t0, Value: 5}}, 0}, // conflict: stored value kept
 		{[]processing.MeterReading{{Meter: "a", Time: t0.Add(-time.Hour), Value: math.NaN()}}, 0},
+		// A batch with a stored reading, a later rejected one and a later
+		// conflicting one: neither refused reading may become the latest.
+		{[]processing.MeterReading{
+			{Meter: "a", Time: t0.Add(-2 * time.Hour), Value: 0.5},
+			{Meter: "a", Time: t0.Add(3 * time.Hour), Value: math.Inf(1)},
+			{Meter: "a", Time: t0.Add(time.Hour), Value: 7},
+		}, 1},
 	}
 	for i, tt := range tests {
 		got, err := st.AddReadings(tt.rs)
@@ -478,8 +485,8 @@ func TestAgentStoreAdded(t *testing.T) {
 			t.Errorf("batch %d: added %d, %v; want %d", i, got, err, tt.wantAdded)
 		}
 	}
-	if st.conflicts.Load() != 1 || st.rejected.Load() != 1 || st.duplicates.Load() != 2 {
-		t.Errorf("conflicts %d rejected %d duplicates %d, want 1 1 2", st.conflicts.Load(), st.rejected.Load(), st.duplicates.Load())
+	if st.conflicts.Load() != 2 || st.rejected.Load() != 2 || st.duplicates.Load() != 2 {
+		t.Errorf("conflicts %d rejected %d duplicates %d, want 2 2 2", st.conflicts.Load(), st.rejected.Load(), st.duplicates.Load())
 	}
 	if last := st.lastReadings()["a"]; last.Value != 2 || !last.Time.Equal(t0.Add(time.Hour)) {
 		t.Errorf("last reading = %+v, want the later one", last)

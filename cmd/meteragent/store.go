@@ -65,8 +65,20 @@ func (s *agentStore) AddReadings(rs []processing.MeterReading) (int, error) {
 		s.log.Warn("reading rejected, kept as a dead letter", "meter", r.Reading.Meter, "reason", r.Reason)
 	}
 	if res.Added > 0 {
+		// Only stored readings may become the latest: a rejected one was
+		// not stored, and a conflicting one lost to the stored value.
+		refused := make(map[processing.MeterReading]bool, len(res.Rejected)+len(res.Conflicts))
+		for _, r := range res.Rejected {
+			refused[r.Reading] = true
+		}
+		for _, c := range res.Conflicts {
+			refused[processing.MeterReading{Meter: c.Meter, Time: c.Time, Value: c.New}] = true
+		}
 		s.mu.Lock()
 		for _, r := range rs {
+			if refused[processing.MeterReading{Meter: r.Meter, Time: r.Time.UTC(), Value: r.Value}] || refused[r] {
+				continue
+			}
 			if l, ok := s.last[r.Meter]; !ok || r.Time.After(l.Time) {
 				s.last[r.Meter] = processing.Reading{Time: r.Time, Value: r.Value}
 			}
