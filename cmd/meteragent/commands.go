@@ -329,6 +329,10 @@ func runCheckConfig(_ context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintf(w, "  http:     %s (status, export, import, metrics)\n", cfg.HTTP.Listen)
 	}
+	if cfg.InfluxDB.URL != "" {
+		// Said plainly so that nobody waits for points that never come.
+		fmt.Fprintf(w, "  influxdb: %s is configured but not used: this version neither reads nor writes InfluxDB\n", redactedBroker(cfg.InfluxDB.URL))
+	}
 	if s.schedule != nil {
 		fmt.Fprintf(w, "  schedule: full recompute %q in %s, next %s\n", cfg.Workflows.Analytics.Schedule, s.loc,
 			s.schedule.Next(e.now()).Format("2006-01-02 15:04 MST"))

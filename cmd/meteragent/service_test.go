@@ -319,6 +319,17 @@ func TestCheckConfig(t *testing.T) {
 		}
 	}
 
+	if strings.Contains(out, "influxdb:") {
+		t.Errorf("check-config mentions InfluxDB for a config without it:\n%s", out)
+	}
+	// An old pipeline's influxdb section is accepted, and the user is told
+	// that nothing is written there yet.
+	withInflux := agentDir(t, serviceConfig("tcp://127.0.0.1:1883", "127.0.0.1:8099")+"influxdb:\n  url: http://127.0.0.1:8086\n")
+	if code, out, errOut = runCmd(t, ctx, "check-config", "--config", withInflux); code != 0 ||
+		!strings.Contains(out, "influxdb: http://127.0.0.1:8086 is configured but not used") {
+		t.Errorf("check-config with influxdb.url: exit %d %q %q", code, out, errOut)
+	}
+
 	bad := agentDir(t, "")
 	replaceIn(t, filepath.Join(bad, "config.yaml"), `"0 2 * * *"`, `"61 2 * * *"`)
 	code, _, errOut = runCmd(t, ctx, "check-config", "--config", bad)
