@@ -103,6 +103,10 @@ type Processing struct {
 	// MeasuredGap is the longest gap between readings around a midnight for
 	// which the day still counts as measured (written "3h").
 	MeasuredGap time.Duration
+	// AnomalyMethod selects anomaly detection (key anomaly_method):
+	// AnomalyProfile (default) or AnomalyConsensus, the old pipeline's
+	// 2-of-3 vote kept for comparison.
+	AnomalyMethod string
 }
 
 // InfluxDB is the `influxdb:` section. The token and organisation are not
@@ -157,6 +161,12 @@ type Logging struct {
 	Level  string // debug, info, warn or error (Python's WARNING and CRITICAL are mapped)
 	Format string // text or json
 }
+
+// Anomaly methods (processing.anomaly_method).
+const (
+	AnomalyProfile   = "profile"   // expected use from the meter's learned profile (default)
+	AnomalyConsensus = "consensus" // the old pipeline's 2-of-3 vote, for comparison
+)
 
 // Meter types.
 const (
@@ -309,6 +319,7 @@ func defaults() *Config {
 		Processing: Processing{
 			MaxExtrapolationDays: DefaultMaxExtrapolationDays,
 			MeasuredGap:          DefaultMeasuredGap,
+			AnomalyMethod:        AnomalyProfile,
 		},
 		InfluxDB: InfluxDB{
 			BucketRaw:       DefaultInfluxBucketRaw,
@@ -429,6 +440,17 @@ func (p *fileParser) parseProcessing(n *yaml.Node, path string, pr *Processing) 
 			if d, ok := p.duration(v, path, false); ok {
 				pr.MeasuredGap = d
 			}
+		},
+		"anomaly_method": func(v *yaml.Node, path string) {
+			s, ok := p.str(v, path)
+			if !ok {
+				return
+			}
+			if s != AnomalyProfile && s != AnomalyConsensus {
+				p.fail(v, path, fail(ErrInvalid, "want %s or %s, got %q", AnomalyProfile, AnomalyConsensus, s))
+				return
+			}
+			pr.AnomalyMethod = s
 		},
 	}})
 	return firstDay

@@ -282,7 +282,7 @@ func TestLoadFeatures(t *testing.T) {
 	if c.Timezone != "Europe/Berlin" || c.Location.String() != "Europe/Berlin" {
 		t.Errorf("Timezone %q Location %v", c.Timezone, c.Location)
 	}
-	if c.Processing != (config.Processing{FirstDay: config.NewDate(2023, time.March, 1), MaxExtrapolationDays: -1, MeasuredGap: 90 * time.Minute}) {
+	if c.Processing != (config.Processing{FirstDay: config.NewDate(2023, time.March, 1), MaxExtrapolationDays: -1, MeasuredGap: 90 * time.Minute, AnomalyMethod: config.AnomalyConsensus}) {
 		t.Errorf("Processing = %+v", c.Processing)
 	}
 	if c.InfluxDB.URL != "https://influx.local:8086" || c.InfluxDB.Timeout != 2*time.Minute || c.InfluxDB.BucketRaw != "lampfi" {
@@ -329,7 +329,7 @@ func TestLoadFeatures(t *testing.T) {
 		t.Errorf("strom pattern = %+v", p)
 	}
 	want := []string{
-		"config.yaml:14: workflows.analytics.start_year: overridden by processing.first_day",
+		"config.yaml:15: workflows.analytics.start_year: overridden by processing.first_day",
 		"meters.yaml:39: meters[5].periods[1].start_date: the days after the previous period's end 2020-12-31 and before 2021-02-01 belong to no period",
 		`seasonal_patterns.yaml:5: patterns.ghost: no meter "ghost" in meters.yaml; the pattern is not used`,
 	}
@@ -699,4 +699,19 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAnomalyMethod: the old 2-of-3 consensus stays selectable; anything
+// else is an error naming the line.
+func TestAnomalyMethod(t *testing.T) {
+	const meters = "meters:\n  - {meter_id: a, type: physical, output_unit: kWh, installation_date: 2024-01-01}\n"
+	c := mustLoad(t, writeDir(t, map[string]string{"config.yaml": "", "meters.yaml": meters}))
+	if c.Processing.AnomalyMethod != config.AnomalyProfile {
+		t.Errorf("default anomaly_method %q, want %q", c.Processing.AnomalyMethod, config.AnomalyProfile)
+	}
+	_, err := config.Load(writeDir(t, map[string]string{"config.yaml": "processing:\n  anomaly_method: zscore\n", "meters.yaml": meters}))
+	want := `config.yaml:2: processing.anomaly_method: want profile or consensus, got "zscore"`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Load = %v, want %q", err, want)
+	}
 }

@@ -22,6 +22,7 @@
 //	  first_day: 2020-01-01        # default: January 1st of workflows.analytics.start_year, else 2020
 //	  max_extrapolation_days: 90   # -1 unlimited, 0 none
 //	  measured_gap: 3h
+//	  anomaly_method: profile     # or consensus, the old 2-of-3 vote
 //	influxdb:
 //	  url: http://localhost:8086   # absent: no InfluxDB
 //	  bucket_raw: lampfi

@@ -578,3 +578,41 @@ func TestCivilDays(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessConsensusMethod: processing.anomaly_method: consensus selects
+// the old 2-of-3 vote (kept for comparison): its anomalies name only the
+// three statistical tests and the kinds spike or drop.
+func TestProcessConsensusMethod(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"config.yaml", "meters.yaml", "seasonal_patterns.yaml"} {
+		b, err := os.ReadFile(filepath.Join(demoDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "config.yaml" {
+			b = bytes.Replace(b, []byte(`  measured_gap: "3h"`), []byte("  measured_gap: \"3h\"\n  anomaly_method: consensus"), 1)
+			if !bytes.Contains(b, []byte("anomaly_method")) {
+				t.Fatal("demo config.yaml changed: no measured_gap line to extend")
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	processDemo(t, t.Context(), dir, out)
+	rows := readCSV(t, filepath.Join(out, anomaliesFile)).rows
+	if len(rows) == 0 {
+		t.Fatal("consensus found no anomaly in the demo house")
+	}
+	for _, r := range rows {
+		for _, test := range strings.Split(r[5], "+") {
+			if test != "zscore" && test != "iqr" && test != "rolling" {
+				t.Errorf("row %v: test %q is not one of the consensus tests", r, test)
+			}
+		}
+		if r[6] != "spike" && r[6] != "drop" {
+			t.Errorf("row %v: kind %q, want spike or drop", r, r[6])
+		}
+	}
+}

@@ -92,6 +92,8 @@ func runOptions(cfg *config.Config, loc *time.Location) processing.RunOptions {
 		MaxExtrapolationDays: cfg.Processing.MaxExtrapolationDays,
 		MeasuredGap:          cfg.Processing.MeasuredGap,
 		Profiles:             po,
+		// The config's method names are processing's.
+		Anomaly: processing.AnomalyOptions{Method: cfg.Processing.AnomalyMethod},
 	}
 }
 
