@@ -203,6 +203,8 @@ func TestServiceLive(t *testing.T) {
 		"meteragent_mqtt_dead_letters_total 1",
 		`meteragent_meter_last_reading_value{meter="wasser"} 52.125`,
 		"process_resident_memory_bytes",
+		"# TYPE meteragent_readings_added_total counter\n",
+		"# TYPE meteragent_meter_last_reading_value gauge\n",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
@@ -542,5 +544,20 @@ func TestConfigExample(t *testing.T) {
 	// subscription) and haupt_strom's Tasmota one.
 	if !strings.Contains(out, "tcp://localhost:1883 as meteragent, 22 meter subscriptions") {
 		t.Errorf("check-config:\n%s", out)
+	}
+}
+
+// Label values are quoted as the Prometheus text format wants them.
+func TestLabelValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"strom":      `"strom"`,
+		`a"b`:        `"a\"b"`,
+		`c:\d`:       `"c:\\d"`,
+		"x\ny":       `"x\ny"`,
+		"wärmepumpe": `"wärmepumpe"`,
+	} {
+		if got := labelValue(in); got != want {
+			t.Errorf("labelValue(%q) = %s, want %s", in, got, want)
+		}
 	}
 }
