@@ -130,21 +130,36 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	opt := runOptions(cfg, loc)
 	takeTemperatures(&opt, cfg, readings)
 	opt.From, opt.To = from, to
-	res, err := processConcurrently(house, readings, opt, runtime.GOMAXPROCS(0))
+	workers := runtime.GOMAXPROCS(0)
+	plan, err := planConcurrently(house, readings, opt, workers)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
+	// Every meter's days and months are final once the derived meters are
+	// built: their files are written and synced while the derived meters'
+	// anomalies are judged.
+	set, err := newOutputSet(f.out)
+	if err != nil {
+		return err
+	}
+	series := plan.Result()
+	outs := []outFile{
+		{dailyFile, func(w *bufio.Writer) { writeDaily(w, series) }},
+		{monthlyFile, func(w *bufio.Writer) { writeMonthly(w, series) }},
+	}
+	set.Go(outs[0])
+	set.Go(outs[1])
+	parallel(plan.Derived(), workers, plan.DetectDerived)
+	res := plan.Result()
 	if err := ctx.Err(); err != nil {
+		set.Abort()
 		return err
 	}
 	ph.done("process")
 
-	outs := []outFile{
-		{dailyFile, func(w *bufio.Writer) { writeDaily(w, res) }},
-		{monthlyFile, func(w *bufio.Writer) { writeMonthly(w, res) }},
-		{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }},
-	}
-	if err := writeAtomically(f.out, outs); err != nil {
+	outs = append(outs, outFile{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }})
+	set.Go(outs[2])
+	if err := set.Commit(); err != nil {
 		return err
 	}
 	ph.done("write")
@@ -160,9 +175,21 @@ func process(ctx context.Context, e *env, f processFlags) error {
 // goroutines; the derived meters follow from them. The result and the error
 // (the first in house order) are Process's.
 func processConcurrently(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (processing.Result, error) {
-	plan, err := processing.NewPlan(h, opt)
+	plan, err := planConcurrently(h, readings, opt, workers)
 	if err != nil {
 		return processing.Result{}, err
+	}
+	parallel(plan.Derived(), workers, plan.DetectDerived)
+	return plan.Result(), nil
+}
+
+// planConcurrently computes the physical meters on up to workers goroutines
+// and derives the master and virtual meters from them. What is left is the
+// derived meters' anomalies (plan.DetectDerived), independent of each other.
+func planConcurrently(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (*processing.Plan, error) {
+	plan, err := processing.NewPlan(h, opt)
+	if err != nil {
+		return nil, err
 	}
 	n := plan.Physical()
 	// Meters with the most readings first, so that no worker is left with
@@ -181,16 +208,15 @@ func processConcurrently(h processing.House, readings map[string][]processing.Re
 	})
 	for _, err := range errs {
 		if err != nil {
-			return processing.Result{}, err
+			return nil, err
 		}
 	}
 	// Deriving the series is cheap and sequential; the derived meters'
 	// anomalies are most of their cost and independent of each other.
 	if err := plan.Derive(); err != nil {
-		return processing.Result{}, err
+		return nil, err
 	}
-	parallel(plan.Derived(), workers, plan.DetectDerived)
-	return plan.Result(), nil
+	return plan, nil
 }
 
 // parallel calls f(0) … f(n-1) on up to workers goroutines, in index order
@@ -356,41 +382,87 @@ func outPaths(dir string, outs []outFile) []string {
 // and only when all are complete renames them into place: no output is
 // replaced unless all were written, and none is ever seen half-written.
 func writeAtomically(dir string, outs []outFile) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	// Each file is written and synced in its own goroutine: the fsyncs wait
-	// on the disk (tens of milliseconds on an SD card) and so overlap with
-	// each other and with formatting the larger files.
-	tmps := make([]string, len(outs))
-	errs := make([]error, len(outs))
-	var wg sync.WaitGroup
-	for i, o := range outs {
-		wg.Go(func() { tmps[i], errs[i] = writeTemp(dir, o) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, t := range tmps {
-			if t != "" {
-				os.Remove(t)
-			}
-		}
+	set, err := newOutputSet(dir)
+	if err != nil {
 		return err
 	}
-	for i, o := range outs {
-		if err := os.Rename(tmps[i], filepath.Join(dir, o.name)); err != nil {
-			for _, t := range tmps[i:] {
-				os.Remove(t)
-			}
-			return fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
+	for _, o := range outs {
+		set.Go(o)
+	}
+	return set.Commit()
+}
+
+// outputSet writes files into a directory as one atomic set. Each file is
+// written to a temporary file and synced in its own goroutine as soon as
+// its content is final, so the disk works while the caller computes the
+// rest; Commit renames them all into place once every one is complete, and
+// none if any failed.
+type outputSet struct {
+	dir   string
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	names []string // final names, in the order Go was called
+	tmps  []string
+	errs  []error
+}
+
+func newOutputSet(dir string) (*outputSet, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	return &outputSet{dir: dir}, nil
+}
+
+// Go starts writing one output.
+func (s *outputSet) Go(o outFile) {
+	s.mu.Lock()
+	k := len(s.names)
+	s.names = append(s.names, o.name)
+	s.tmps = append(s.tmps, "")
+	s.errs = append(s.errs, nil)
+	s.mu.Unlock()
+	s.wg.Go(func() {
+		tmp, err := writeTemp(s.dir, o)
+		s.mu.Lock()
+		s.tmps[k], s.errs[k] = tmp, err
+		s.mu.Unlock()
+	})
+}
+
+// Commit waits for every output and renames them into place in the order
+// they were started, then makes the renames durable. On any error it
+// removes what it wrote and replaces nothing.
+func (s *outputSet) Commit() error {
+	s.wg.Wait()
+	if err := errors.Join(s.errs...); err != nil {
+		s.removeTemps(0)
+		return err
+	}
+	for i, name := range s.names {
+		if err := os.Rename(s.tmps[i], filepath.Join(s.dir, name)); err != nil {
+			s.removeTemps(i)
+			return fmt.Errorf("write %s: %w", filepath.Join(s.dir, name), err)
 		}
 	}
-	// Make the renames themselves durable.
-	if d, err := os.Open(dir); err == nil {
+	if d, err := os.Open(s.dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+// Abort waits for every output and removes them; nothing is replaced.
+func (s *outputSet) Abort() {
+	s.wg.Wait()
+	s.removeTemps(0)
+}
+
+func (s *outputSet) removeTemps(from int) {
+	for _, t := range s.tmps[from:] {
+		if t != "" {
+			os.Remove(t)
+		}
+	}
 }
 
 // writeTemp writes one output to a synced temporary file in dir and returns

@@ -616,3 +616,60 @@ func TestProcessConsensusMethod(t *testing.T) {
 		}
 	}
 }
+
+// An output set replaces nothing when one of its files cannot be put in
+// place, and leaves no temporary files behind; Abort does the same.
+func TestOutputSetAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "b.csv"), []byte("old b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// a.csv is a directory with a file in it: no file can be renamed over it.
+	if err := os.MkdirAll(filepath.Join(dir, "a.csv", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	text := func(s string) func(*bufio.Writer) { return func(w *bufio.Writer) { w.WriteString(s) } }
+	set, err := newOutputSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Go(outFile{"a.csv", text("new a\n")})
+	set.Go(outFile{"b.csv", text("new b\n")})
+	if err := set.Commit(); err == nil || !strings.Contains(err.Error(), "a.csv") {
+		t.Fatalf("Commit: %v, want an error naming a.csv", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "b.csv")); string(b) != "old b\n" {
+		t.Errorf("b.csv = %q, want the old content", b)
+	}
+
+	set, err = newOutputSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Go(outFile{"b.csv", text("new b\n")})
+	set.Abort()
+	if b, _ := os.ReadFile(filepath.Join(dir, "b.csv")); string(b) != "old b\n" {
+		t.Errorf("after Abort b.csv = %q, want the old content", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+
+	set, err = newOutputSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Go(outFile{"b.csv", text("new b\n")})
+	set.Go(outFile{"c.csv", text("c\n")})
+	if err := set.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"b.csv": "new b\n", "c.csv": "c\n"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, name)); string(b) != want {
+			t.Errorf("%s = %q, want %q", name, b, want)
+		}
+	}
+}
