@@ -61,6 +61,10 @@ type DailyOptions struct {
 	// dayIntensity, when set, is Intensity by civil day number: the same
 	// values without turning every day into an instant and back.
 	dayIntensity func(c int) float64
+
+	// midnights, when set, holds midnights of Location shared with other
+	// series (a Plan's), read-only; days it lacks are computed.
+	midnights *midnightTable
 }
 
 // DefaultMeasuredGap is the MeasuredGap used when DailyOptions leaves it 0.
@@ -149,7 +153,7 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 		lowDay = min(lowDay, dayIn(last.Time, loc))
 	}
 	clk := clock{origin: startT}
-	g := newGrid(lowDay, highDay, loc, clk)
+	g := newGrid(lowDay, highDay, loc, clk, opt.midnights)
 
 	var interpW, extrapW *weights
 	if opt.Intensity != nil {
@@ -167,28 +171,25 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 		rs: rs, clk: clk, g: g, interpW: interpW, extrapW: extrapW,
 		startDay: startDay, endDay: endDay, gap: gap, bracket: -1,
 	}
-	count := endDay - startDay + 1
-	values := make([]float64, count)
-	quals := make([]Quality, count)
+	// Each day first holds the register at its midnight and that instant's
+	// quality; a second pass turns them into the day's use and quality.
+	days := make([]Day, endDay-startDay+1)
 	p := countAtOrBefore(rs, startT)
-	for k := range count {
+	for k := range days {
 		c := startDay + k
 		m := g.midnight(c)
 		for p < n && !rs[p].Time.After(m) {
 			p++
 		}
-		values[k], quals[k] = s.valueAt(c, m, p)
+		v, q := s.valueAt(c, m, p)
+		days[k] = Day{Date: m, Reading: v, Consumption: math.NaN(), Quality: q}
 	}
-
-	days := make([]Day, count)
-	for k := range count {
-		d := Day{Date: g.midnight(startDay + k), Reading: values[k], Consumption: math.NaN()}
-		if k+1 < count {
-			d.Consumption = values[k+1] - values[k]
-			d.Quality = max(quals[k], quals[k+1])
-		}
-		days[k] = d
+	for k := 0; k+1 < len(days); k++ {
+		d, next := &days[k], &days[k+1]
+		d.Consumption = next.Reading - d.Reading
+		d.Quality = max(d.Quality, next.Quality)
 	}
+	days[len(days)-1].Quality = QualityUnknown
 	return Series{Days: days, Events: events}, nil
 }
 

@@ -155,35 +155,67 @@ func (c clock) secs(t time.Time) float64 {
 
 const secondsPerDay = 86400
 
+// midnightTable holds the local midnights of a run of consecutive civil
+// days of one location as Unix seconds (every midnight is a whole second).
+// A Plan builds one for its From..To and shares it read-only with all its
+// meters, whose series lie on the same days; BuildDaily builds its own only
+// for days the shared one lacks.
+type midnightTable struct {
+	loc   *time.Location
+	first int     // civil day of unix[0]
+	unix  []int64 // unix[k]: first instant of civil day first+k
+}
+
+// newMidnightTable tabulates the midnights of civil days first..last of loc.
+func newMidnightTable(first, last int, loc *time.Location) *midnightTable {
+	t := &midnightTable{loc: loc, first: first, unix: make([]int64, max(last-first+1, 0))}
+	dc := dayClock{loc: loc}
+	for k := range t.unix {
+		t.unix[k] = dc.midnight(first + k).Unix()
+	}
+	return t
+}
+
+// span returns the midnights of civil days first..last of loc, from t when
+// it holds them all (t may be nil), else from a table of their own.
+func (t *midnightTable) span(first, last int, loc *time.Location) []int64 {
+	if t != nil && t.loc == loc && first >= t.first && last < t.first+len(t.unix) {
+		return t.unix[first-t.first : last-t.first+1 : last-t.first+1]
+	}
+	return newMidnightTable(first, last, loc).unix
+}
+
 // grid holds the local midnights of a run of consecutive civil days, and
 // their positions on a clock.
 type grid struct {
-	first int         // civil day of index 0
-	mids  []time.Time // mids[k]: start of civil day first+k
-	secs  []float64   // mids[k] on clk
+	first int     // civil day of index 0
+	unix  []int64 // unix[k]: start of civil day first+k, Unix seconds
 	loc   *time.Location
 	clk   clock
+
+	// clk.secs of a whole second u is float64(u-originSec) + originNs.
+	originSec int64
+	originNs  float64
 }
 
-// newGrid builds the midnights of civil days first..last inclusive.
-func newGrid(first, last int, loc *time.Location, clk clock) *grid {
-	g := &grid{first: first, loc: loc, clk: clk}
-	n := last - first + 1
-	g.mids = make([]time.Time, n)
-	g.secs = make([]float64, n)
-	dc := dayClock{loc: loc}
-	for k := range n {
-		g.mids[k] = dc.midnight(first + k)
-		g.secs[k] = clk.secs(g.mids[k])
-	}
-	return g
+// newGrid lays the midnights of civil days first..last inclusive on clk,
+// taking them from shared when it holds them.
+func newGrid(first, last int, loc *time.Location, clk clock, shared *midnightTable) *grid {
+	return &grid{first: first, unix: shared.span(first, last, loc), loc: loc, clk: clk,
+		originSec: clk.origin.Unix(), originNs: float64(-clk.origin.Nanosecond()) * 1e-9}
 }
+
+// days returns the number of midnights on the grid.
+func (g *grid) days() int { return len(g.unix) }
 
 // midnight returns the start of civil day c, which must lie on the grid.
-func (g *grid) midnight(c int) time.Time { return g.mids[c-g.first] }
+func (g *grid) midnight(c int) time.Time { return time.Unix(g.unix[c-g.first], 0).In(g.loc) }
 
-// secsAt returns the start of civil day c on the grid's clock.
-func (g *grid) secsAt(c int) float64 { return g.secs[c-g.first] }
+// secsAt returns the start of civil day c on the grid's clock: clk.secs of
+// the midnight, whose nanoseconds are 0.
+func (g *grid) secsAt(c int) float64 {
+	return float64(g.unix[c-g.first]-g.originSec) + g.originNs
+}
 
 // weights is a cumulative weight W(t) over a grid: within each local day the
 // weight grows linearly by that day's intensity, so W over a whole day equals
@@ -191,23 +223,24 @@ func (g *grid) secsAt(c int) float64 { return g.secs[c-g.first] }
 // *weights for the time-linear case (W(t) = seconds) and never call it.
 type weights struct {
 	g   *grid
-	cum []float64 // cum[k]: W at g.mids[k]; len(cum) == len(g.mids)
+	cum []float64 // cum[k]: W at the grid's k-th midnight; len(cum) == g.days()
+	dc  dayClock  // finds the day of an instant
 }
 
 // newWeights integrates intensity over every day of g but the last (whose end
 // is not on the grid).
 func newWeights(g *grid, intensity func(day time.Time) float64) *weights {
-	w := &weights{g: g, cum: make([]float64, len(g.mids))}
-	for k := 1; k < len(g.mids); k++ {
-		w.cum[k] = w.cum[k-1] + sanitizeIntensity(intensity(g.mids[k-1]))
+	w := &weights{g: g, cum: make([]float64, g.days()), dc: dayClock{loc: g.loc}}
+	for k := 1; k < len(w.cum); k++ {
+		w.cum[k] = w.cum[k-1] + sanitizeIntensity(intensity(g.midnight(g.first+k-1)))
 	}
 	return w
 }
 
 // newDayWeights is newWeights for an intensity given by civil day number.
 func newDayWeights(g *grid, intensity func(c int) float64) *weights {
-	w := &weights{g: g, cum: make([]float64, len(g.mids))}
-	for k := 1; k < len(g.mids); k++ {
+	w := &weights{g: g, cum: make([]float64, g.days()), dc: dayClock{loc: g.loc}}
+	for k := 1; k < len(w.cum); k++ {
 		w.cum[k] = w.cum[k-1] + sanitizeIntensity(intensity(g.first+k-1))
 	}
 	return w
@@ -232,12 +265,12 @@ func (w *weights) atDay(c int) float64 { return w.cum[c-w.g.first] }
 // at returns W at instant t whose clock reading is s. t must lie within the
 // grid (between its first and last midnight).
 func (w *weights) at(t time.Time, s float64) float64 {
-	k := dayIn(t, w.g.loc) - w.g.first
-	k = min(max(k, 0), len(w.g.mids)-2)
+	k := w.dc.day(t) - w.g.first
+	k = min(max(k, 0), len(w.cum)-2)
 	if k < 0 {
 		return w.cum[0]
 	}
-	lo, hi := w.g.secs[k], w.g.secs[k+1]
+	lo, hi := w.g.secsAt(w.g.first+k), w.g.secsAt(w.g.first+k+1)
 	f := 0.0
 	if hi > lo {
 		f = min(max((s-lo)/(hi-lo), 0), 1)

@@ -137,6 +137,10 @@ type Plan struct {
 	res   []MeterResult
 	masks []dayMask // by house index
 	judge [][]bool  // derived meters' judged days, by dependency position
+
+	// mids are the midnights of From..To and the day after, shared
+	// read-only by every meter's series (nil without both).
+	mids *midnightTable
 }
 
 // NewPlan validates the house and the options as Process does.
@@ -176,8 +180,17 @@ func NewPlan(h House, opt RunOptions) (*Plan, error) {
 			p.nPhys++
 		}
 	}
+	if !opt.From.IsZero() && !opt.To.IsZero() {
+		if first, last := dateOf(opt.From), dateOf(opt.To)+1; first <= last && last-first <= maxSharedDays {
+			p.mids = newMidnightTable(first, last, h.Location)
+		}
+	}
 	return p, nil
 }
+
+// maxSharedDays bounds the shared midnight table (a century): a wider
+// From..To is left to each series.
+const maxSharedDays = 36525
 
 // Physical returns the number of physical meters.
 func (p *Plan) Physical() int { return p.nPhys }
@@ -191,7 +204,7 @@ func (p *Plan) ProcessPhysical(k int, rs []Reading) error {
 	i := p.order[k]
 	r := &p.res[i]
 	r.Meter = p.h.Meters[i]
-	prof, err := buildPhysical(r, rs, p.h.Location, p.opt)
+	prof, err := buildPhysical(r, rs, p.h.Location, p.opt, p.mids)
 	if err != nil {
 		return err
 	}
@@ -284,7 +297,7 @@ func (p *Plan) Result() Result {
 
 // buildPhysical fills r with the daily series of a physical meter, and
 // returns its learned profile (nil without RunOptions.Profiles).
-func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOptions) (*Profile, error) {
+func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOptions, mids *midnightTable) (*Profile, error) {
 	m := r.Meter
 	readingStats(&r.Stats, rs)
 	if r.Stats.Readings == 0 {
@@ -301,6 +314,7 @@ func buildPhysical(r *MeterResult, rs []Reading, loc *time.Location, opt RunOpti
 		MaxExtrapolationDays: opt.MaxExtrapolationDays,
 		RegisterSize:         m.RegisterSize,
 		MeasuredGap:          opt.MeasuredGap,
+		midnights:            mids,
 	}
 	var prof *Profile
 	if opt.Profiles != nil {

@@ -46,14 +46,24 @@ func EstimateRate(readings []Reading) float64 { return EstimateRateDetail(readin
 // non-finite value are skipped. Pass real readings only: synthetic rows would
 // feed the estimate its own output (W-5).
 func EstimateRateDetail(readings []Reading) RateEstimate {
-	rs := make([]Reading, 0, len(readings))
-	for _, r := range readings {
-		if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
-			rs = append(rs, r)
+	// The input itself when it is finite and sorted (the usual case), else
+	// a sorted copy of its finite readings.
+	finite := func(r Reading) bool { return !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) }
+	rs, copied := readings, false
+	if slices.ContainsFunc(readings, func(r Reading) bool { return !finite(r) }) {
+		rs = make([]Reading, 0, len(readings))
+		for _, r := range readings {
+			if finite(r) {
+				rs = append(rs, r)
+			}
 		}
+		copied = true
 	}
 	byTime := func(a, b Reading) int { return a.Time.Compare(b.Time) }
 	if !slices.IsSortedFunc(rs, byTime) {
+		if !copied {
+			rs = slices.Clone(rs)
+		}
 		slices.SortStableFunc(rs, byTime)
 	}
 	n := len(rs)

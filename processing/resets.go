@@ -39,7 +39,13 @@ const resetRateWindow = 7 * 24 * time.Hour
 //
 // Readings that survive keep their time; values after a rollover or reset are
 // the continued register, not the dial's.
+//
+// Readings that need none of this (the usual case) are returned as they
+// are, sharing the input's array, which must then not be modified.
 func cleanReadings(readings []Reading, registerSize float64, loc *time.Location) ([]Reading, []Event) {
+	if alreadyClean(readings) {
+		return readings, nil
+	}
 	var events []Event
 	rs := make([]Reading, 0, len(readings))
 	for _, r := range readings {
@@ -61,6 +67,22 @@ func cleanReadings(readings []Reading, registerSize float64, loc *time.Location)
 	rs, events = dropTypos(rs, events, loc)
 	rs, events = dropDips(rs, events, loc)
 	return continueRegister(rs, registerSize, events, loc)
+}
+
+// alreadyClean reports whether cleanReadings would return readings
+// unchanged and without events: finite values at strictly increasing times
+// that never decrease. A later reading of −0 is not: continuing the
+// register would turn it into +0.
+func alreadyClean(rs []Reading) bool {
+	for i, r := range rs {
+		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+			return false
+		}
+		if i > 0 && (!r.Time.After(rs[i-1].Time) || r.Value < rs[i-1].Value || (r.Value == 0 && math.Signbit(r.Value))) {
+			return false
+		}
+	}
+	return true
 }
 
 // dipShare is the largest drop, as a share of the register, that is taken
