@@ -18,25 +18,39 @@ func worse(a, b Quality) Quality {
 // dayIndex lays a daily series on the civil-day axis.
 type dayIndex struct {
 	first int
+	n     int // civil days first..first+n-1
 	days  []Day
-	pos   []int32 // pos[n-first] = index into days, -1 when the series lacks the date
+	pos   []int32 // pos[n-first] = index into days, -1 when the series lacks the date; nil: days are consecutive from first
 }
 
 func newDayIndex(days []Day) dayIndex {
 	if len(days) == 0 {
 		return dayIndex{}
 	}
-	first, last := dateOf(days[0].Date), dateOf(days[len(days)-1].Date)
+	// dateOf of each day, from its zone period's offset.
+	var dc dayClock
+	date := func(t time.Time) int {
+		if loc := t.Location(); loc != dc.loc {
+			dc = dayClock{loc: loc}
+		}
+		return dc.day(t)
+	}
+	first := date(days[0].Date)
+	if consecutiveDays(days, first) {
+		// The usual case: days[i] is civil day first+i.
+		return dayIndex{first: first, n: len(days), days: days}
+	}
+	last := date(days[len(days)-1].Date)
 	for _, d := range days { // the contract says consecutive and sorted, but be safe
-		n := dateOf(d.Date)
+		n := date(d.Date)
 		first, last = min(first, n), max(last, n)
 	}
-	ix := dayIndex{first: first, days: days, pos: make([]int32, last-first+1)}
+	ix := dayIndex{first: first, n: last - first + 1, days: days, pos: make([]int32, last-first+1)}
 	for i := range ix.pos {
 		ix.pos[i] = -1
 	}
 	for i, d := range days {
-		ix.pos[dateOf(d.Date)-first] = int32(i)
+		ix.pos[date(d.Date)-first] = int32(i)
 	}
 	return ix
 }
@@ -44,10 +58,15 @@ func newDayIndex(days []Day) dayIndex {
 // at returns the Day of civil day n.
 func (ix dayIndex) at(n int) (Day, bool) {
 	i := n - ix.first
-	if i < 0 || i >= len(ix.pos) || ix.pos[i] < 0 {
+	if i < 0 || i >= ix.n {
 		return Day{}, false
 	}
-	return ix.days[ix.pos[i]], true
+	if ix.pos != nil {
+		if i = int(ix.pos[i]); i < 0 {
+			return Day{}, false
+		}
+	}
+	return ix.days[i], true
 }
 
 // sourceAxis is one master source on the civil-day axis, in the master's
@@ -62,9 +81,9 @@ type sourceAxis struct {
 
 func newSourceAxis(id string, days []Day, f float64) sourceAxis {
 	ix := newDayIndex(days)
-	s := sourceAxis{id: id, first: ix.first, reg: make([]float64, len(ix.pos)),
-		use: make([]float64, len(ix.pos)), q: make([]Quality, len(ix.pos))}
-	hole := make([]bool, len(ix.pos))
+	fs := make([]float64, 2*ix.n) // reg and use
+	s := sourceAxis{id: id, first: ix.first, reg: fs[:ix.n:ix.n], use: fs[ix.n:], q: make([]Quality, ix.n)}
+	hole := make([]bool, ix.n)
 	for i := range s.reg {
 		s.reg[i], s.use[i] = math.NaN(), math.NaN()
 		if d, ok := ix.at(ix.first + i); ok {
@@ -247,11 +266,12 @@ func buildMaster(m Meter, sources map[string]*MeterResult, judge func(id string,
 		return true
 	}
 	k := 0
+	dc := dayClock{loc: loc} // midnight, day after day
 	for n := lo; n <= hi; n++ {
 		for k < len(periods) && periods[k].end != math.MaxInt && periods[k].end+1 < n {
 			k++
 		}
-		d := Day{Date: midnight(n, loc), Reading: math.NaN(), Consumption: math.NaN()}
+		d := Day{Date: dc.midnight(n), Reading: math.NaN(), Consumption: math.NaN()}
 		ok := false
 		switch {
 		case k < len(periods) && n >= periods[k].start && n <= periods[k].end:

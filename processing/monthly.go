@@ -18,7 +18,20 @@ import (
 // loc is the zone whose calendar defines the months; nil means each Day's own
 // Date location.
 func Monthly(days []Day, loc *time.Location) []Month {
-	var out []Month
+	if len(days) == 0 {
+		return nil
+	}
+	// Sorted days (the usual case) span exactly the months from the first
+	// day's to the last day's.
+	span := func(d Day) int {
+		t := d.Date
+		if loc != nil {
+			t = t.In(loc)
+		}
+		y, m, _ := t.Date()
+		return 12*y + int(m)
+	}
+	out := make([]Month, 0, min(max(span(days[len(days)-1])-span(days[0])+1, 1), len(days)))
 	var dc dayClock
 	var curY int // the date of the last Month's Start
 	var curM time.Month

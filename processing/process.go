@@ -406,6 +406,12 @@ func newDayMask(days []Day, mask []bool) dayMask {
 	// dateOf of each day, from its zone period's offset.
 	dc := dayClock{loc: days[0].Date.Location()}
 	dm := dayMask{first: dc.day(days[0].Date)}
+	if len(mask) >= len(days) && consecutiveDays(days, dm.first) {
+		// The usual case: the flags are the mask as it is (it is not
+		// modified later).
+		dm.ok = mask[:len(days):len(days)]
+		return dm
+	}
 	for i, d := range days {
 		if d.Date.Location() != dc.loc {
 			dc = dayClock{loc: d.Date.Location()}
@@ -419,6 +425,21 @@ func newDayMask(days []Day, mask []bool) dayMask {
 		}
 	}
 	return dm
+}
+
+// consecutiveDays reports whether days are the civil days first, first+1, …
+// (each read as dateOf its Date).
+func consecutiveDays(days []Day, first int) bool {
+	var dc dayClock
+	for i, d := range days {
+		if loc := d.Date.Location(); loc != dc.loc {
+			dc = dayClock{loc: loc}
+		}
+		if dc.day(d.Date) != first+i {
+			return false
+		}
+	}
+	return true
 }
 
 func (m dayMask) at(n int) bool {

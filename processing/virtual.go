@@ -54,10 +54,14 @@ func buildVirtual(m Meter, sources map[string]*MeterResult, judge func(id string
 		negCount           int
 		negFirst           time.Time
 	)
+	var dc dayClock // dateOf, from the zone period's offset
 	for i, b := range base.Days {
 		d := Day{Date: b.Date, Reading: reg, Consumption: b.Consumption, Quality: b.Quality}
 		if !math.IsNaN(d.Consumption) {
-			n := dateOf(b.Date)
+			if loc := b.Date.Location(); loc != dc.loc {
+				dc = dayClock{loc: loc}
+			}
+			n := dc.day(b.Date)
 			mask[i] = judge(m.Base, n)
 			scale = math.Abs(b.Consumption)
 			for j := range subs {
