@@ -73,16 +73,32 @@ func (ix dayIndex) at(n int) (Day, bool) {
 // unit, with holes inside its range filled from its own neighbours.
 type sourceAxis struct {
 	id    string
-	first int       // civil day of reg[0]
-	reg   []float64 // register at each midnight, NaN outside any known value
-	use   []float64 // use of each day
-	q     []Quality
+	first int // civil day of the first value
+	n     int // number of days
+
+	// A source without holes (the usual case) is read from its days.
+	ix dayIndex
+	f  float64 // unit factor
+
+	// With holes: each day's values, filled.
+	reg []float64 // register at each midnight, NaN outside any known value
+	use []float64 // use of each day
+	q   []Quality
 }
 
 func newSourceAxis(id string, days []Day, f float64) sourceAxis {
 	ix := newDayIndex(days)
+	s := sourceAxis{id: id, first: ix.first, n: ix.n, ix: ix, f: f}
+	holes := false
+	for i := 0; i < ix.n && !holes; i++ {
+		d, ok := ix.at(ix.first + i)
+		holes = !ok || math.IsNaN(d.Reading*f)
+	}
+	if !holes {
+		return s
+	}
 	fs := make([]float64, 2*ix.n) // reg and use
-	s := sourceAxis{id: id, first: ix.first, reg: fs[:ix.n:ix.n], use: fs[ix.n:], q: make([]Quality, ix.n)}
+	s.reg, s.use, s.q = fs[:ix.n:ix.n], fs[ix.n:], make([]Quality, ix.n)
 	hole := make([]bool, ix.n)
 	for i := range s.reg {
 		s.reg[i], s.use[i] = math.NaN(), math.NaN()
@@ -124,20 +140,34 @@ func newSourceAxis(id string, days []Day, f float64) sourceAxis {
 }
 
 func (s *sourceAxis) regAt(n int) float64 {
-	if i := n - s.first; i >= 0 && i < len(s.reg) {
+	i := n - s.first
+	switch {
+	case i < 0 || i >= s.n:
+		return math.NaN()
+	case s.reg != nil:
 		return s.reg[i]
 	}
-	return math.NaN()
+	d, _ := s.ix.at(n)
+	return d.Reading * s.f
 }
 
 func (s *sourceAxis) dayAt(n int) (float64, Quality) {
-	if i := n - s.first; i >= 0 && i < len(s.use) {
+	i := n - s.first
+	switch {
+	case i < 0 || i >= s.n:
+		return math.NaN(), QualityUnknown
+	case s.reg != nil:
 		return s.use[i], s.q[i]
 	}
-	return math.NaN(), QualityUnknown
+	d, _ := s.ix.at(n)
+	u := d.Consumption * s.f
+	if math.IsNaN(u) {
+		return u, QualityUnknown
+	}
+	return u, d.Quality
 }
 
-func (s *sourceAxis) last() int { return s.first + len(s.reg) - 1 }
+func (s *sourceAxis) last() int { return s.first + s.n - 1 }
 
 // masterPeriod is a Period on the civil-day axis.
 type masterPeriod struct {
@@ -230,7 +260,7 @@ func buildMaster(m Meter, sources map[string]*MeterResult, judge func(id string,
 			}
 			s := newSourceAxis(id, r.Days, f)
 			mp.src = append(mp.src, s)
-			if len(s.reg) > 0 {
+			if s.n > 0 {
 				// Only the part of a source inside its period (plus the
 				// closing midnight) spans the master.
 				a, b := max(s.first, mp.start), s.last()
