@@ -33,8 +33,7 @@ func Monthly(days []Day, loc *time.Location) []Month {
 	}
 	out := make([]Month, 0, min(max(span(days[len(days)-1])-span(days[0])+1, 1), len(days)))
 	var dc dayClock
-	var curY int // the date of the last Month's Start
-	var curM time.Month
+	var from, to int // civil days of the last Month: [from, to)
 	for _, d := range days {
 		t := d.Date
 		if loc != nil {
@@ -44,9 +43,10 @@ func Monthly(days []Day, loc *time.Location) []Month {
 		if dc.loc != t.Location() {
 			dc = dayClock{loc: t.Location()}
 		}
-		y, m, dd := civilFromDays(dc.day(t))
-		if n := len(out); n == 0 || y != curY || m != curM {
-			curY, curM = y, m
+		if c := dc.day(t); len(out) == 0 || c < from || c >= to {
+			y, m, dd := civilFromDays(c)
+			from = c - dd + 1
+			to = from + daysInMonth(y, m)
 			out = append(out, Month{
 				Start:       time.Date(y, m, 1, 0, 0, 0, 0, t.Location()),
 				Reading:     math.NaN(),
