@@ -259,8 +259,12 @@ type sweep struct {
 	startDay, endDay int
 	gap              time.Duration
 
-	bracket  int     // p of the cached bracket weights, -1 before the first
-	wa, wb   float64 // interpW at rs[bracket-1] and rs[bracket]
+	// The bracket rs[bracket-1], rs[bracket] of the last interpolation:
+	// -1 before the first.
+	bracket  int
+	bq       Quality // its quality
+	sa, sb   float64 // its readings on clk
+	wa, wb   float64 // interpW at them
 	rate     float64
 	haveRate bool
 }
@@ -278,18 +282,21 @@ func (s *sweep) valueAt(c int, m time.Time, p int) (float64, Quality) {
 		return s.forward(c), QualityExtrapolated
 	}
 	a, b := rs[p-1], rs[p]
-	q := QualityInterpolated
-	if b.Time.Sub(a.Time) <= s.gap {
-		q = QualityMeasured
+	if s.bracket != p {
+		s.bracket = p
+		s.bq = QualityInterpolated
+		if b.Time.Sub(a.Time) <= s.gap {
+			s.bq = QualityMeasured
+		}
+		s.sa, s.sb = s.clk.secs(a.Time), s.clk.secs(b.Time)
+		if s.interpW != nil {
+			s.wa, s.wb = s.interpW.at(a.Time, s.sa), s.interpW.at(b.Time, s.sb)
+		}
 	}
+	q, sa, sb := s.bq, s.sa, s.sb
 	sm := s.g.secsAt(c)
-	sa, sb := s.clk.secs(a.Time), s.clk.secs(b.Time)
 	f := math.NaN()
 	if s.interpW != nil {
-		if s.bracket != p {
-			s.bracket = p
-			s.wa, s.wb = s.interpW.at(a.Time, sa), s.interpW.at(b.Time, sb)
-		}
 		if s.wb > s.wa {
 			f = (s.interpW.atDay(c) - s.wa) / (s.wb - s.wa)
 		}
