@@ -41,13 +41,11 @@ type readingsInput struct {
 // YYYY-MM-DDTHH:MM:SS and YYYY-MM-DD, which are read in in.loc. A local time
 // that does not exist or occurs twice at a DST change is resolved the way
 // time.Date does.
+//
+// The meters' slices share one array (each capped at its own end, so an
+// append to one never writes into another's).
 func readReadings(r io.Reader, in readingsInput) (map[string][]processing.Reading, error) {
-	p := readingsParser{in: in, meters: make(map[string]int32)}
-	if in.size > 0 {
-		// Lines are rarely shorter than 32 bytes; one allocation then holds
-		// every reading.
-		p.all = make([]lineReading, 0, min(in.size/32+16, 1<<24))
-	}
+	p := readingsParser{in: in, meters: make(map[string]int32), last: -1}
 	if err := p.read(r); err != nil {
 		return nil, err
 	}
@@ -63,9 +61,12 @@ func readReadingsFile(f *os.File, in readingsInput) (map[string][]processing.Rea
 	return readReadings(f, in)
 }
 
-// instant is a point in time as Unix seconds and nanoseconds. The reader
-// keeps readings in pointer-free records (time.Time holds a *Location), so
-// growing the slices costs no write barriers and the GC need not scan them.
+// readBufSize is the reader's buffer to begin with; it grows only for lines
+// longer than that, up to maxLineLen. A bigger buffer saves a few read calls
+// but costs a page fault per 4 KiB touched.
+const readBufSize = 16 << 10
+
+// instant is a point in time as Unix seconds and nanoseconds.
 type instant struct {
 	sec  int64
 	nsec int32
@@ -80,18 +81,31 @@ func (a instant) compare(b instant) int {
 
 func instantOf(t time.Time) instant { return instant{t.Unix(), int32(t.Nanosecond())} }
 
-type lineReading struct {
-	at    instant
-	line  int32
-	meter int32 // index into readingsParser.ids
-	value float64
-}
-
 // meterState is what the parser tracks per meter while reading.
 type meterState struct {
-	n      int     // readings so far
-	last   instant // time of the latest reading so far
-	sorted bool    // readings so far came in time order
+	n         int     // readings so far
+	last      instant // time of the latest reading so far
+	lastValue float64 // and its value
+	lastLine  int32   // and its line
+	sorted    bool    // readings so far came in time order
+	repeats   bool    // some reading repeats the one before it
+	// conflict is the first reading whose instant has another value on the
+	// line before, found while the meter is sorted (else finish looks for it
+	// after sorting).
+	conflict *conflict
+}
+
+// conflict is two different values of a meter at one instant.
+type conflict struct {
+	at           instant
+	meter        int32
+	line, prev   int32   // the later line and the earlier one
+	value, other float64 // their values
+}
+
+// meterRun is a stretch of consecutive lines with readings of one meter.
+type meterRun struct {
+	meter, line, n int32 // meter index, first line, readings
 }
 
 type readingsParser struct {
@@ -99,8 +113,16 @@ type readingsParser struct {
 	meters map[string]int32 // meter id → index into ids and state
 	ids    []string
 	state  []meterState
-	all    []lineReading // every reading in file order
-	cols   [3]int        // position of meter_id, timestamp, value in a line
+	last   int32 // meter of the latest reading, -1 before the first
+
+	// all holds every reading in file order; runs says whose they are and on
+	// which lines. finish groups all by meter in place.
+	all  []processing.Reading
+	runs []meterRun
+
+	cols     [3]int // position of meter_id, timestamp, value in a line
+	consumed int64  // bytes of input read so far, to size all
+	shortest int    // bytes of the shortest line of a reading so far
 }
 
 func (p *readingsParser) errorf(line int, format string, args ...any) error {
@@ -109,12 +131,17 @@ func (p *readingsParser) errorf(line int, format string, args ...any) error {
 
 func (p *readingsParser) read(r io.Reader) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLineLen)
+	bufSize := readBufSize
+	if p.in.size > 0 && p.in.size < int64(bufSize) {
+		bufSize = int(p.in.size) + 1 // +1: room to see the end of input
+	}
+	sc.Buffer(make([]byte, 0, bufSize), maxLineLen)
 	var fields [3][]byte
 	line, header := 0, false
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
+		p.consumed += int64(len(b)) + 1
 		if line == 1 {
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 		}
@@ -135,6 +162,9 @@ func (p *readingsParser) read(r io.Reader) error {
 		}
 		if err := p.parseLine(line, fields[p.cols[0]], fields[p.cols[1]], fields[p.cols[2]]); err != nil {
 			return err
+		}
+		if l := len(sc.Bytes()) + 1; p.shortest == 0 || l < p.shortest {
+			p.shortest = l
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -204,21 +234,16 @@ func (p *readingsParser) parseHeader(line int, b []byte, n int, f *[3][]byte) er
 }
 
 func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
-	mi, known := p.meters[string(id)]
-	if !known {
-		if len(id) == 0 {
-			return p.errorf(line, "empty meter_id")
+	mi := p.last
+	if mi < 0 || string(id) != p.ids[mi] {
+		var known bool
+		mi, known = p.meters[string(id)]
+		if !known {
+			var err error
+			if mi, err = p.addMeter(line, id); err != nil {
+				return err
+			}
 		}
-		switch k, ok := p.in.kinds[string(id)]; {
-		case !ok:
-			return p.errorf(line, "unknown meter %q: not a meter of the config", id)
-		case k != processing.Physical:
-			return p.errorf(line, "meter %q is a %s meter: readings must name a physical meter", id, k)
-		}
-		mi = int32(len(p.ids))
-		p.meters[string(id)] = mi
-		p.ids = append(p.ids, string(id))
-		p.state = append(p.state, meterState{sorted: true})
 	}
 	at, ok := parseTimestamp(ts, p.in.loc)
 	if !ok {
@@ -235,67 +260,194 @@ func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
 		return p.errorf(line, "value %q is not a number", val)
 	}
 	st := &p.state[mi]
-	if st.n > 0 && at.compare(st.last) < 0 {
-		st.sorted = false
+	if st.n > 0 {
+		switch c := at.compare(st.last); {
+		case c < 0:
+			st.sorted = false
+		case c == 0 && v == st.lastValue:
+			st.repeats = true
+		case c == 0 && st.conflict == nil && st.sorted:
+			st.conflict = &conflict{at: at, line: int32(line), prev: st.lastLine, value: v, other: st.lastValue}
+		}
 	}
 	st.n++
-	st.last = at
-	p.all = append(p.all, lineReading{at: at, line: int32(line), meter: mi, value: v})
+	st.last, st.lastValue, st.lastLine = at, v, int32(line)
+
+	if len(p.all) == cap(p.all) {
+		p.grow()
+	}
+	p.all = append(p.all, processing.Reading{Time: time.Unix(at.sec, int64(at.nsec)).In(p.in.loc), Value: v})
+	if k := len(p.runs) - 1; k >= 0 && p.runs[k].meter == mi && p.runs[k].line+p.runs[k].n == int32(line) {
+		p.runs[k].n++
+	} else {
+		p.runs = append(p.runs, meterRun{meter: mi, line: int32(line), n: 1})
+	}
+	p.last = mi
 	return nil
 }
 
-// finish sorts each meter's readings, drops exact repeats and rejects two
-// different values at one instant.
+// addMeter checks a meter id seen for the first time and gives it an index.
+func (p *readingsParser) addMeter(line int, id []byte) (int32, error) {
+	if len(id) == 0 {
+		return 0, p.errorf(line, "empty meter_id")
+	}
+	switch k, ok := p.in.kinds[string(id)]; {
+	case !ok:
+		return 0, p.errorf(line, "unknown meter %q: not a meter of the config", id)
+	case k != processing.Physical:
+		return 0, p.errorf(line, "meter %q is a %s meter: readings must name a physical meter", id, k)
+	}
+	mi := int32(len(p.ids))
+	p.meters[string(id)] = mi
+	p.ids = append(p.ids, string(id))
+	p.state = append(p.state, meterState{sorted: true})
+	return mi, nil
+}
+
+// grow makes room in p.all. With the input's size known, after a first
+// small guess it makes room for as many more readings as the rest of the
+// input can hold at the shortest line so far, so that all is allocated about
+// twice instead of copied again and again: room never written costs no page
+// fault, while copying all costs one for every 4 KiB.
+func (p *readingsParser) grow() {
+	n := len(p.all)
+	more := max(n, 256)
+	if p.in.size > 0 {
+		if n < 256 {
+			more = 256
+		} else if rest := p.in.size - p.consumed; rest > 0 {
+			more = int(min(rest/int64(max(p.shortest, 1))+64, 1<<24))
+		}
+	}
+	p.all = slices.Grow(p.all, more)
+}
+
+// finish groups the readings by meter, sorts each meter's readings, drops
+// exact repeats and rejects two different values at one instant.
 func (p *readingsParser) finish() (map[string][]processing.Reading, error) {
-	// Group by meter, keeping file order within each meter.
+	// Where each meter's readings begin once grouped, in order of first
+	// appearance, so that a file already grouped by meter stays as it is.
 	start := make([]int, len(p.ids)+1)
 	for i, st := range p.state {
 		start[i+1] = start[i] + st.n
 	}
-	grouped := make([]lineReading, len(p.all))
-	next := slices.Clone(start[:len(p.ids)])
-	for _, lr := range p.all {
-		grouped[next[lr.meter]] = lr
-		next[lr.meter]++
+	unsorted := false
+	for _, st := range p.state {
+		unsorted = unsorted || !st.sorted
 	}
-	p.all = nil
+	// The lines of unsorted meters' readings, in file order, to name them in
+	// errors after sorting.
+	var lines [][]int32
+	if unsorted {
+		lines = make([][]int32, len(p.ids))
+		for _, r := range p.runs {
+			if !p.state[r.meter].sorted {
+				for k := range r.n {
+					lines[r.meter] = append(lines[r.meter], r.line+k)
+				}
+			}
+		}
+	}
+	if meterRuns := len(p.runs); meterRuns > len(p.ids) {
+		p.group(start)
+	}
+	p.runs = nil
 
 	out := make(map[string][]processing.Reading, len(p.ids))
 	// Report conflicts in file order whatever the meter order.
-	var firstErr error
-	firstLine := 0
+	var first *conflict
 	for mi, id := range p.ids {
-		lrs := grouped[start[mi]:start[mi+1]]
-		if !p.state[mi].sorted {
-			slices.SortStableFunc(lrs, func(a, b lineReading) int { return a.at.compare(b.at) })
+		st := &p.state[mi]
+		rs := p.all[start[mi]:start[mi+1]:start[mi+1]]
+		var c *conflict
+		switch {
+		case !st.sorted:
+			rs, c = sortReadings(rs, lines[mi])
+		case st.conflict != nil:
+			c = st.conflict
+		case st.repeats:
+			rs = dropRepeats(rs)
 		}
-		rs := make([]processing.Reading, 0, len(lrs))
-		for i, lr := range lrs {
-			if i > 0 && lr.at == lrs[i-1].at {
-				prev := lrs[i-1]
-				if prev.value == lr.value {
-					continue
-				}
-				a, b := prev, lr
-				if b.line < a.line {
-					a, b = b, a
-				}
-				if firstErr == nil || int(b.line) < firstLine {
-					firstLine = int(b.line)
-					t := time.Unix(lr.at.sec, int64(lr.at.nsec)).In(p.in.loc)
-					firstErr = p.errorf(firstLine, "meter %q has two values at %s: %s here, %s on line %d",
-						id, t.Format(time.RFC3339Nano), formatValue(b.value), formatValue(a.value), a.line)
-				}
-				break
-			}
-			rs = append(rs, processing.Reading{Time: time.Unix(lr.at.sec, int64(lr.at.nsec)).In(p.in.loc), Value: lr.value})
+		if c != nil && (first == nil || c.line < first.line) {
+			c.meter = int32(mi)
+			first = c
 		}
 		out[id] = rs
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if first != nil {
+		return nil, p.conflictError(first)
 	}
 	return out, nil
+}
+
+// conflictError is the error that reports c.
+func (p *readingsParser) conflictError(c *conflict) error {
+	t := time.Unix(c.at.sec, int64(c.at.nsec)).In(p.in.loc)
+	return p.errorf(int(c.line), "meter %q has two values at %s: %s here, %s on line %d",
+		p.ids[c.meter], t.Format(time.RFC3339Nano), formatValue(c.value), formatValue(c.other), c.prev)
+}
+
+// group reorders p.all in place so that each meter's readings, in file
+// order, begin at start[meter]: each reading's place is worked out from the
+// runs, then cycles of places are followed with swaps, each of which puts one
+// reading where it belongs.
+func (p *readingsParser) group(start []int) {
+	next := slices.Clone(start[:len(p.ids)])
+	dest := make([]int32, len(p.all))
+	i := 0
+	for _, r := range p.runs {
+		d := next[r.meter]
+		for k := range int(r.n) {
+			dest[i+k] = int32(d + k)
+		}
+		next[r.meter] += int(r.n)
+		i += int(r.n)
+	}
+	all := p.all
+	for i := range all {
+		for d := dest[i]; int(d) != i; d = dest[i] {
+			all[i], all[d] = all[d], all[i]
+			dest[i], dest[d] = dest[d], d
+		}
+	}
+}
+
+// sortReadings sorts one meter's readings (in file order, on the given
+// lines) by time, keeping file order at equal times, and drops exact
+// repeats. It returns the first conflict in time order, if any.
+func sortReadings(rs []processing.Reading, lines []int32) ([]processing.Reading, *conflict) {
+	type lineReading struct {
+		r    processing.Reading
+		line int32
+	}
+	lrs := make([]lineReading, len(rs))
+	for i, r := range rs {
+		lrs[i] = lineReading{r, lines[i]}
+	}
+	slices.SortStableFunc(lrs, func(a, b lineReading) int { return a.r.Time.Compare(b.r.Time) })
+	rs = rs[:0]
+	for i, lr := range lrs {
+		if i > 0 && lr.r.Time.Equal(lrs[i-1].r.Time) {
+			prev := lrs[i-1]
+			if prev.r.Value == lr.r.Value {
+				continue
+			}
+			a, b := prev, lr
+			if b.line < a.line {
+				a, b = b, a
+			}
+			return nil, &conflict{at: instantOf(lr.r.Time), line: b.line, prev: a.line, value: b.r.Value, other: a.r.Value}
+		}
+		rs = append(rs, lr.r)
+	}
+	return rs[:len(rs):len(rs)], nil
+}
+
+// dropRepeats drops the readings that repeat the one before them, time and
+// value, from readings sorted by time.
+func dropRepeats(rs []processing.Reading) []processing.Reading {
+	rs = slices.CompactFunc(rs, func(a, b processing.Reading) bool { return a.Time.Equal(b.Time) })
+	return rs[:len(rs):len(rs)]
 }
 
 func formatValue(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
