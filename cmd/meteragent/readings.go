@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/meteragent/meteragent/processing"
 )
@@ -145,7 +146,7 @@ func (p *readingsParser) read(r io.Reader) error {
 		if line == 1 {
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 		}
-		b = bytes.TrimSpace(b)
+		b = trimSpace(b)
 		if len(b) == 0 {
 			continue
 		}
@@ -190,7 +191,7 @@ func splitFields(b []byte, f *[3][]byte) int {
 			field = b[:i]
 		}
 		if n < 3 {
-			field = bytes.TrimSpace(field)
+			field = trimSpace(field)
 			if len(field) >= 2 && field[0] == '"' && field[len(field)-1] == '"' {
 				field = field[1 : len(field)-1]
 			}
@@ -202,6 +203,15 @@ func splitFields(b []byte, f *[3][]byte) int {
 		}
 		b = b[i+1:]
 	}
+}
+
+// trimSpace is bytes.TrimSpace, without a call for the usual field that
+// begins and ends with a printable ASCII byte.
+func trimSpace(b []byte) []byte {
+	if len(b) > 0 && b[0] > ' ' && b[0] < utf8.RuneSelf && b[len(b)-1] > ' ' && b[len(b)-1] < utf8.RuneSelf {
+		return b
+	}
+	return bytes.TrimSpace(b)
 }
 
 func (p *readingsParser) parseHeader(line int, b []byte, n int, f *[3][]byte) error {

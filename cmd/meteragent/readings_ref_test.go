@@ -228,9 +228,8 @@ func sameReadings(got, want map[string][]processing.Reading, gotErr, wantErr err
 	return ""
 }
 
-func compareWithReference(t *testing.T, in string, size int64) {
+func compareWithReference(t *testing.T, loc *time.Location, in string, size int64) {
 	t.Helper()
-	loc := berlin(t)
 	ri := readingsInput{name: "f.csv", loc: loc, kinds: testKinds, size: size}
 	want, wantErr := refReadReadings(strings.NewReader(in), ri)
 	got, gotErr := readReadings(strings.NewReader(in), ri)
@@ -283,13 +282,14 @@ func randomReadings(rng *rand.Rand) string {
 // error for error, on random inputs.
 func TestReadReadingsMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	loc := berlin(t)
 	for i := range 20000 {
 		in := randomReadings(rng)
 		size := int64(0)
 		if i%2 == 0 {
 			size = int64(len(in))
 		}
-		compareWithReference(t, in, size)
+		compareWithReference(t, loc, in, size)
 	}
 }
 
@@ -321,11 +321,23 @@ func FuzzReadReadingsMatchesReference(f *testing.F) {
 		f.Add(randomReadings(rng), true)
 	}
 	f.Add("meter_id,timestamp,value\ngas,2024-01-01,1\ngas,2024-01-01,1\nstrom,2024-01-01,1\ngas,2023-01-01,1\ngas,2024-01-01,2\n", false)
+	loc := berlin(f)
 	f.Fuzz(func(t *testing.T, in string, sized bool) {
 		size := int64(0)
 		if sized {
 			size = int64(len(in))
 		}
-		compareWithReference(t, in, size)
+		compareWithReference(t, loc, in, size)
+	})
+}
+
+func FuzzTrimSpace(f *testing.F) {
+	for _, s := range []string{"", " ", "a", " a", "a ", "\u00a0a", "a\u0085", "\x7f", "ab\xff", "\t a b \r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := trimSpace([]byte(s)), bytes.TrimSpace([]byte(s)); !bytes.Equal(got, want) {
+			t.Fatalf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
 	})
 }
