@@ -47,6 +47,11 @@ type readingsInput struct {
 // append to one never writes into another's).
 func readReadings(r io.Reader, in readingsInput) (map[string][]processing.Reading, error) {
 	p := readingsParser{in: in, meters: make(map[string]int32), last: -1}
+	if ra, ok := r.(io.ReaderAt); ok && in.size > 0 {
+		if n := estimateLines(ra, in.size); n > 0 {
+			p.all = make([]processing.Reading, 0, n)
+		}
+	}
 	if err := p.read(r); err != nil {
 		return nil, err
 	}
@@ -314,19 +319,44 @@ func (p *readingsParser) addMeter(line int, id []byte) (int32, error) {
 	return mi, nil
 }
 
-// grow makes room in p.all. With the input's size known, after a first
-// small guess it makes room for as many more readings as the rest of the
-// input can hold at the shortest line so far, so that all is allocated about
-// twice instead of copied again and again: room never written costs no page
-// fault, while copying all costs one for every 4 KiB.
+// estimateLines guesses from a few samples how many lines an input of the
+// given size has, a little more rather than less, or returns 0 if the samples
+// say nothing. Every reading is kept in one array that the GC scans whole,
+// touching each of its pages: sizing it well saves either a copy or faults.
+func estimateLines(ra io.ReaderAt, size int64) int {
+	const samples, window = 8, 1024
+	if size < 2*samples*window {
+		return int(min(size/16+16, 1<<16)) // at most 32 KiB; 16 bytes is a short reading
+	}
+	var buf [window]byte
+	lines, bytesRead := 0, 0
+	for k := range int64(samples) {
+		n, err := ra.ReadAt(buf[:], size*(2*k+1)/(2*samples)-window/2)
+		if err != nil && err != io.EOF {
+			return 0
+		}
+		lines += bytes.Count(buf[:n], []byte{'\n'})
+		bytesRead += n
+	}
+	if lines == 0 {
+		return 0
+	}
+	est := size * int64(lines) / int64(bytesRead)
+	return int(min(est+est/32+64, 1<<24))
+}
+
+// grow makes room in p.all for as many more readings as the rest of the
+// input holds if lines go on as long as they were (at least 7/8 of the mean,
+// at least the shortest line), so that all is copied about once instead of
+// again and again. Without the input's size it doubles all.
 func (p *readingsParser) grow() {
 	n := len(p.all)
 	more := max(n, 256)
-	if p.in.size > 0 {
-		if n < 256 {
-			more = 256
-		} else if rest := p.in.size - p.consumed; rest > 0 {
-			more = int(min(rest/int64(max(p.shortest, 1))+64, 1<<24))
+	if rest := p.in.size - p.consumed; p.in.size > 0 && rest > 0 {
+		more = 256
+		if n >= 256 {
+			perLine := max(p.consumed*7/8/int64(n+1), int64(p.shortest), 1)
+			more = int(min(rest/perLine+rest/perLine/32+64, 1<<24))
 		}
 	}
 	p.all = slices.Grow(p.all, more)
