@@ -50,6 +50,9 @@ func readReadings(r io.Reader, in readingsInput) (map[string][]processing.Readin
 	if ra, ok := r.(io.ReaderAt); ok && in.size > 0 {
 		if n := estimateLines(ra, in.size); n > 0 {
 			p.all = make([]processing.Reading, 0, n)
+			// Room for a run a line costs only the pages used: the GC
+			// does not scan memory without pointers.
+			p.runs = make([]meterRun, 0, n)
 		}
 	}
 	if err := p.read(r); err != nil {
