@@ -309,9 +309,67 @@ func TestReadReadingsMatchesReferenceDemo(t *testing.T) {
 	}
 	ri := readingsInput{name: "readings.csv", loc: cfg.Location, kinds: meterKinds(house)}
 	want, wantErr := refReadReadings(bytes.NewReader(in), ri)
-	got, gotErr := readReadings(bytes.NewReader(in), ri)
-	if d := sameReadings(got, want, gotErr, wantErr); d != "" {
-		t.Fatal(d)
+	// Without a size, with the right one (sampled), and with sizes that
+	// make the array grow (too small) or leave room (too big).
+	for _, size := range []int64{0, int64(len(in)), int64(len(in)) / 3, int64(len(in)) * 2} {
+		ri.size = size
+		got, gotErr := readReadings(bytes.NewReader(in), ri)
+		if d := sameReadings(got, want, gotErr, wantErr); d != "" {
+			t.Fatalf("size %d: %s", size, d)
+		}
+		// A reader that is no io.ReaderAt, like a request body.
+		got, gotErr = readReadings(struct{ io.Reader }{bytes.NewReader(in)}, ri)
+		if d := sameReadings(got, want, gotErr, wantErr); d != "" {
+			t.Fatalf("size %d, no ReaderAt: %s", size, d)
+		}
+	}
+}
+
+// The same on the demo house's lines shuffled (every meter out of order),
+// then with two values at one instant somewhere.
+func TestReadReadingsMatchesReferenceShuffled(t *testing.T) {
+	cfg, err := config.Load("../../testdata/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	house, err := newHouse(cfg, cfg.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.ReadFile("../../testdata/demo/readings.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(in), "\n"), "\n")
+	rng := rand.New(rand.NewPCG(5, 6))
+	body := lines[1:]
+	rng.Shuffle(len(body), func(i, j int) { body[i], body[j] = body[j], body[i] })
+	ri := readingsInput{name: "readings.csv", loc: cfg.Location, kinds: meterKinds(house)}
+	check := func(name, csv string) error {
+		t.Helper()
+		want, wantErr := refReadReadings(strings.NewReader(csv), ri)
+		for _, size := range []int64{0, int64(len(csv))} {
+			ri := ri
+			ri.size = size
+			got, gotErr := readReadings(strings.NewReader(csv), ri)
+			if d := sameReadings(got, want, gotErr, wantErr); d != "" {
+				t.Fatalf("%s, size %d: %s", name, size, d)
+			}
+		}
+		return wantErr
+	}
+	if err := check("shuffled", strings.Join(lines, "\n")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	// A copy of a line with another value, and an exact repeat.
+	dup := body[len(body)/2]
+	i := strings.LastIndexByte(dup, ',')
+	body = append(body, dup[:i+1]+"123456.5", body[len(body)/3])
+	rng.Shuffle(len(body), func(i, j int) { body[i], body[j] = body[j], body[i] })
+	if err := check("conflict", strings.Join(append(lines[:1:1], body...), "\n")+"\n"); err == nil {
+		t.Fatal("no error for two values at one instant")
+	} else {
+		t.Log(err)
 	}
 }
 
