@@ -392,7 +392,7 @@ func (p *readingsParser) finish() (map[string][]processing.Reading, error) {
 			}
 		}
 	}
-	if meterRuns := len(p.runs); meterRuns > len(p.ids) {
+	if len(p.runs) > len(p.ids) { // else each meter is one run, in place
 		p.group(start)
 	}
 	p.runs = nil
