@@ -103,7 +103,10 @@ func (a *api) importCSV(w http.ResponseWriter, r *http.Request) {
 		name = "request body"
 	}
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
-	readings, err := readReadings(body, readingsInput{name: name, loc: a.s.loc, kinds: readingKinds(a.s.cfg, a.s.house), size: r.ContentLength})
+	// The declared length sizes the reader's array; a client's claim beyond
+	// what the body may hold reserves no more than that.
+	size := min(r.ContentLength, maxImportBytes)
+	readings, err := readReadings(body, readingsInput{name: name, loc: a.s.loc, kinds: readingKinds(a.s.cfg, a.s.house), size: size})
 	if err != nil {
 		a.fail(w, http.StatusBadRequest, err)
 		return
