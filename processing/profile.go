@@ -351,31 +351,75 @@ func dropTypoReadings(rs []Reading) []Reading {
 }
 
 // profLearner holds the per-day calendar of the readings' span and the inputs
-// shared by every candidate fit.
+// shared by every candidate fit, and scratch buffers that the folds and
+// candidates reuse (a learner is used by one goroutine).
 type profLearner struct {
 	pts     []profPoint
 	loc     *time.Location
 	pattern *Pattern
-	d0, n   int                         // first day number and number of days of the span
-	wd      []int                       // weekday per day
-	weekday [7]float64                  // learned weekday factors (ones when not significant)
-	sb      []*[2*harmonics + 1]float64 // the annual Fourier basis per day (into seasonTab)
-	month   []int                       // 0..11
-	mdays   []float64                   // days in the day's month
-	hddDay  []float64                   // heating degree days per day (NaN unknown); nil without temperatures
+	d0, n   int          // first day number and number of days of the span
+	cal     []calDay     // the calendar per day
+	tab     *seasonBasis // seasonTab()
+	weekday [7]float64   // learned weekday factors (ones when not significant)
+	hddDay  []float64    // heating degree days per day (NaN unknown); nil without temperatures
 
-	// basisPrefix holds the prefix sums of the annual Fourier basis over the
-	// span. They depend only on the calendar, so every candidate and fold
-	// shares them (seasonPrefix fills them on first use).
-	basisPrefix [][]float64
+	// basisAt[j][k] integrates the annual Fourier basis function k from the
+	// span's start to l.pts[j].t. It depends only on the calendar, so every
+	// candidate and fold shares it (fitSeason fills it on first use).
+	basisAt [][2*harmonics + 1]float64
+	// hddPrefix and knownPrefix are the prefix sums of the known degree days
+	// and of the days that know them (fitHDD fills them on first use).
+	hddPrefix, knownPrefix []float64
+
+	scratch profScratch
 }
+
+// calDay is one span day of the calendar, compact: a span of years has
+// thousands of days, and every learner touches them all.
+type calDay struct {
+	wd, month, mdays uint8  // weekday, month 0..11, days in the month
+	leap             uint8  // the day's year is a leap year: seasonTab index
+	yday             uint16 // day of the year from 0
+}
+
+// basis is the annual Fourier basis at the middle of span day i.
+func (l *profLearner) basis(i int) *[2*harmonics + 1]float64 {
+	c := l.cal[i]
+	return &l.tab[c.leap][c.yday]
+}
+
+// profScratch holds buffers that are reused from one fit, fold or candidate
+// to the next instead of allocated anew; each user resizes one with grow and
+// overwrites all of it.
+type profScratch struct {
+	kept               []profPoint
+	idx, held          []int
+	rows, ys           []float64 // regression rows (flat) and targets
+	x, y, d            []float64 // knots and slopes of a smooth level
+	h, del, a, b, c, r []float64 // slope solvers' work
+	base, prefix       []float64 // per-day shape and its prefix sums
+	errs               []float64
+}
+
+// grow returns *buf resliced to length n, reallocating only when it is too
+// short; its contents are left as they were.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+// seasonBasis is seasonTab's table.
+type seasonBasis = [2][366][2*harmonics + 1]float64
 
 // seasonTab()[leap][d] is the annual Fourier basis (1, cos, sin per harmonic)
 // at the middle of day d (from 0) of a year of 365+leap days, as seasonAt
 // evaluates it: looked up instead of computed for every day of a span. It is
 // built on first use, not at start-up of every command that links processing.
-var seasonTab = sync.OnceValue(func() *[2][366][2*harmonics + 1]float64 {
-	var t [2][366][2*harmonics + 1]float64
+var seasonTab = sync.OnceValue(func() *seasonBasis {
+	var t seasonBasis
 	for leap := range 2 {
 		ylen := 365.0 + float64(leap)
 		for d := range int(ylen) {
@@ -390,57 +434,58 @@ var seasonTab = sync.OnceValue(func() *[2][366][2*harmonics + 1]float64 {
 	return &t
 })
 
-// seasonPrefix returns the prefix sums of the annual Fourier basis over the
-// span's days.
-func (l *profLearner) seasonPrefix() [][]float64 {
-	if l.basisPrefix != nil {
-		return l.basisPrefix
+// pointBasis returns basisAt, computing it on first use: one sweep over the
+// span's days keeps the running sums of the basis (the prefix sums, added in
+// day order) and integrates up to each reading on the way, the last day
+// partially (uniform within a day); positions outside the span are clamped.
+func (l *profLearner) pointBasis() [][2*harmonics + 1]float64 {
+	if l.basisAt != nil {
+		return l.basisAt
 	}
-	nb := 2*harmonics + 1
-	l.basisPrefix = make([][]float64, nb)
-	for k := range nb {
-		c := make([]float64, l.n+1)
-		for i, b := range l.sb {
-			c[i+1] = c[i] + b[k]
+	const nb = 2*harmonics + 1
+	l.basisAt = make([][nb]float64, len(l.pts))
+	var acc [nb]float64 // the prefix sums over days [0, i)
+	i := 0
+	for j, p := range l.pts {
+		x := p.t - float64(l.d0)
+		di := int(math.Floor(x))
+		if di < 0 {
+			continue // zero
 		}
-		l.basisPrefix[k] = c
+		for ; i < di && i < l.n; i++ {
+			b := l.basis(i)
+			for k := range nb {
+				acc[k] += b[k]
+			}
+		}
+		if di >= l.n {
+			l.basisAt[j] = acc
+			continue
+		}
+		b := l.basis(di)
+		for k := range nb {
+			l.basisAt[j][k] = acc[k] + b[k]*(x-float64(di))
+		}
 	}
-	return l.basisPrefix
-}
-
-// atBasis is at for basis function k.
-func (l *profLearner) atBasis(k int, t float64) float64 {
-	prefix := l.seasonPrefix()[k]
-	x := t - float64(l.d0)
-	i := int(math.Floor(x))
-	if i < 0 {
-		return 0
-	}
-	if i >= l.n {
-		return prefix[l.n]
-	}
-	return prefix[i] + l.sb[i][k]*(x-float64(i))
+	return l.basisAt
 }
 
 func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions) *profLearner {
 	d0 := int(math.Floor(pts[0].t))
 	d1 := int(math.Floor(pts[len(pts)-1].t))
-	l := &profLearner{pts: pts, loc: loc, pattern: opt.Pattern, d0: d0, n: d1 - d0 + 1, weekday: ones7()}
-	l.wd = make([]int, l.n)
-	l.sb = make([]*[2*harmonics + 1]float64, l.n)
-	l.month = make([]int, l.n)
-	l.mdays = make([]float64, l.n)
+	l := &profLearner{pts: pts, loc: loc, pattern: opt.Pattern, d0: d0, n: d1 - d0 + 1, weekday: ones7(), tab: seasonTab()}
+	l.cal = make([]calDay, l.n)
 	// The calendar is stepped day by day from the first day's date instead
 	// of asking the time package for every day of a span of years.
 	y, m, d := civilDate(d0)
 	wd, _, _, _ := civilCalendar(d0)
 	yday := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).YearDay()
-	tab := seasonTab()
-	for i := range l.n {
+	for i := range l.cal {
 		mdays := daysInMonth(y, m)
-		l.wd[i] = (wd + i) % 7
-		l.sb[i] = &tab[leap(y)][yday-1]
-		l.month[i], l.mdays[i] = int(m)-1, float64(mdays)
+		l.cal[i] = calDay{
+			wd: uint8((wd + i) % 7), month: uint8(m - 1), mdays: uint8(mdays),
+			leap: uint8(leap(y)), yday: uint16(yday - 1),
+		}
 		yday++
 		if d++; d > mdays {
 			d, m = 1, m+1
@@ -659,12 +704,13 @@ func (f *profileFit) structural(dn int) float64 {
 // structuralAt is structural for the span's day i, from the precomputed calendar.
 func (f *profileFit) structuralAt(i int) float64 {
 	l := f.l
-	g := f.weekday[l.wd[i]]
+	c := l.cal[i]
+	g := f.weekday[c.wd]
 	if f.cfg.seasonal {
 		if f.learned {
 			g *= f.seasonOnSpan(i)
 		} else {
-			g *= f.seasonAt(0, l.month[i], l.mdays[i]) // a pattern: doy unused
+			g *= f.seasonAt(0, int(c.month), float64(c.mdays)) // a pattern: doy unused
 		}
 	}
 	if f.cfg.hdd {
@@ -691,7 +737,7 @@ func (f *profileFit) seasonAt(doy float64, month int, mdays float64) float64 {
 // seasonOnSpan is seasonAt of a learned curve for span day i, from the
 // cached basis instead of trigonometry (the same sums in the same order).
 func (f *profileFit) seasonOnSpan(i int) float64 {
-	b := f.l.sb[i]
+	b := f.l.basis(i)
 	v := f.season[0]
 	for h := 1; h <= harmonics; h++ {
 		v += f.season[2*h-1]*b[2*h-1] + f.season[2*h]*b[2*h]
@@ -739,7 +785,7 @@ func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 	if cfg.weekday {
 		f.weekday = l.weekday
 		for i := range base {
-			base[i] = math.Max(base[i]*f.weekday[l.wd[i]], intensityFloor)
+			base[i] = math.Max(base[i]*f.weekday[l.cal[i].wd], intensityFloor)
 		}
 	}
 	raw := base
@@ -781,13 +827,25 @@ func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 // interval so long and short intervals count honestly.
 func (f *profileFit) fitSeason(pts []profPoint) {
 	l := f.l
-	nb := 2*harmonics + 1
+	const nb = 2*harmonics + 1
 	first, last := pts[0].t, pts[len(pts)-1].t
-	rows := make([][]float64, 0, len(pts))
-	ys := make([]float64, 0, len(pts))
-	flat := make([]float64, 0, nb*len(pts)) // the rows' backing array
+	// pts are some of l.pts in order: the basis integral at each is looked
+	// up by walking l.pts along (it depends on a reading's t alone).
+	at, j := l.pointBasis(), 0
+	basisAt := func(t float64) *[nb]float64 {
+		for l.pts[j].t < t {
+			j++
+		}
+		return &at[j]
+	}
+	rows := grow(&l.scratch.rows, nb*len(pts)) // row r is rows[r*nb:(r+1)*nb]
+	ys := grow(&l.scratch.ys, len(pts))
+	nr := 0
+	ib := basisAt(first)
 	for i := 1; i < len(pts); i++ {
 		a, b := pts[i-1], pts[i]
+		ia := ib
+		ib = basisAt(b.t)
 		dt := b.t - a.t
 		if !b.known || dt < 0.5 {
 			continue
@@ -800,19 +858,19 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 		if level <= 0 {
 			continue
 		}
-		row := flat[len(flat) : len(flat)+nb : len(flat)+nb]
-		flat = flat[:len(flat)+nb]
+		row := rows[nr*nb : (nr+1)*nb]
 		for k := range nb {
-			row[k] = (l.atBasis(k, b.t) - l.atBasis(k, a.t)) / dt
+			row[k] = (ib[k] - ia[k]) / dt
 		}
-		rows = append(rows, row)
-		ys = append(ys, (b.c-a.c)/dt/level)
+		ys[nr] = (b.c - a.c) / dt / level
+		nr++
 	}
 	f.season = [harmonics*2 + 1]float64{1}
-	if len(rows) <= nb {
+	if nr <= nb {
 		return
 	}
-	coef, ok := ridgeSolve(rows, ys, make([]float64, nb), 1e-6)
+	var prior [nb]float64
+	coef, ok := ridgeSolve(rows[:nr*nb], ys[:nr], prior[:], 1e-6)
 	if !ok {
 		return
 	}
@@ -843,35 +901,30 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 // normalises the factor to mean 1 over the span.
 func (f *profileFit) fitHDD(pts []profPoint) {
 	l := f.l
-	h := make([]float64, l.n)
-	known := make([]float64, l.n)
-	sum, cnt := 0.0, 0.0
-	for i, v := range l.hddDay {
-		if !math.IsNaN(v) {
-			h[i], known[i] = v, 1
-			sum += v
-			cnt++
-		}
-	}
+	sum, cnt := l.hddPrefixes()
 	if cnt == 0 {
 		f.hddA, f.hddB = 1, 0
 		return
 	}
-	ph, pk := prefixSums(h), prefixSums(known)
-	var rows [][]float64
-	var ys []float64
+	rows := grow(&l.scratch.rows, 2*len(pts)) // row r is rows[2r:2r+2]
+	ys := grow(&l.scratch.ys, len(pts))
+	nr := 0
 	for i := 1; i < len(pts); i++ {
 		a, b := pts[i-1], pts[i]
 		dt := b.t - a.t
-		kd := l.at(pk, known, b.t) - l.at(pk, known, a.t)
+		ha, ka := l.hddAt(a.t)
+		hb, kb := l.hddAt(b.t)
+		kd := kb - ka
 		if !b.known || dt < 0.5 || kd < 0.9*dt {
 			continue
 		}
-		rows = append(rows, []float64{1, (l.at(ph, h, b.t) - l.at(ph, h, a.t)) / dt})
-		ys = append(ys, (b.c-a.c)/dt)
+		rows[2*nr], rows[2*nr+1] = 1, (hb-ha)/dt
+		ys[nr] = (b.c - a.c) / dt
+		nr++
 	}
+	rows, ys = rows[:2*nr], ys[:nr]
 	a, b := 1.0, 0.0
-	if len(rows) >= 3 {
+	if nr >= 3 {
 		if coef, ok := ridgeSolve(rows, ys, []float64{0, 0}, 1e-9); ok {
 			a, b = coef[0], coef[1]
 			if b < 0 {
@@ -879,9 +932,10 @@ func (f *profileFit) fitHDD(pts []profPoint) {
 			} else if a < 0 {
 				// Pure degree-day use: refit b alone.
 				num, den := 0.0, 0.0
-				for k, r := range rows {
-					num += r[1] * ys[k]
-					den += r[1] * r[1]
+				for k, y := range ys {
+					x := rows[2*k+1]
+					num += x * y
+					den += x * x
 				}
 				a, b = 0, num/den
 			}
@@ -892,6 +946,51 @@ func (f *profileFit) fitHDD(pts []profPoint) {
 		a, b, norm = 1, 0, 1
 	}
 	f.hddA, f.hddB = a/norm, b/norm
+}
+
+// hddPrefixes fills hddPrefix and knownPrefix on first use, and returns the
+// sum of the known degree days and their number.
+func (l *profLearner) hddPrefixes() (sum, cnt float64) {
+	if l.hddPrefix == nil {
+		l.hddPrefix, l.knownPrefix = make([]float64, l.n+1), make([]float64, l.n+1)
+		for i := range l.n {
+			h, k := l.hddKnown(i)
+			l.hddPrefix[i+1] = l.hddPrefix[i] + h
+			l.knownPrefix[i+1] = l.knownPrefix[i] + k
+		}
+	}
+	sum, cnt = 0, 0
+	for _, v := range l.hddDay {
+		if !math.IsNaN(v) {
+			sum += v
+			cnt++
+		}
+	}
+	return sum, cnt
+}
+
+// hddKnown returns span day i's degree days (0 when unknown) and whether
+// they are known (1) or not (0).
+func (l *profLearner) hddKnown(i int) (float64, float64) {
+	if v := l.hddDay[i]; !math.IsNaN(v) {
+		return v, 1
+	}
+	return 0, 0
+}
+
+// hddAt integrates the known degree days and the days that know them from
+// the span's start to day position t, as at does (after hddPrefixes).
+func (l *profLearner) hddAt(t float64) (h, known float64) {
+	x := t - float64(l.d0)
+	i := int(math.Floor(x))
+	if i < 0 {
+		return 0, 0
+	}
+	if i >= l.n {
+		return l.hddPrefix[l.n], l.knownPrefix[l.n]
+	}
+	hi, ki := l.hddKnown(i)
+	return l.hddPrefix[i] + hi*(x-float64(i)), l.knownPrefix[i] + ki*(x-float64(i))
 }
 
 // learnWeekday estimates a weekend-to-workday use ratio r from how each
@@ -910,7 +1009,7 @@ func (l *profLearner) learnWeekday() bool {
 	}
 	we := make([]float64, l.n)
 	for i := range l.n {
-		if wd := time.Weekday(l.wd[i]); wd == time.Saturday || wd == time.Sunday {
+		if wd := time.Weekday(l.cal[i].wd); wd == time.Saturday || wd == time.Sunday {
 			we[i] = 1
 		}
 	}
@@ -1047,12 +1146,14 @@ func (l *profLearner) learnWeekday() bool {
 	return true
 }
 
-// ridgeSolve solves min ‖Xβ − y‖² + λ‖β − prior‖².
-func ridgeSolve(rows [][]float64, ys, prior []float64, lambda float64) ([]float64, bool) {
+// ridgeSolve solves min ‖Xβ − y‖² + λ‖β − prior‖², where row r of X is
+// rows[r*p:(r+1)*p] for p = len(prior).
+func ridgeSolve(rows []float64, ys, prior []float64, lambda float64) ([]float64, bool) {
 	p := len(prior)
 	ata := mat.NewSymDense(p, nil)
 	atb := mat.NewVecDense(p, nil)
-	for r, row := range rows {
+	for r := range ys {
+		row := rows[r*p : (r+1)*p]
 		for i := range p {
 			atb.SetVec(i, atb.AtVec(i)+row[i]*ys[r])
 			for j := i; j < p; j++ {
@@ -1381,7 +1482,7 @@ func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig) ([]floa
 	for i := range l.n {
 		b := f.structuralAt(i)
 		if cfg.weekday {
-			b = math.Max(b*l.weekday[l.wd[i]], intensityFloor)
+			b = math.Max(b*l.weekday[l.cal[i].wd], intensityFloor)
 		}
 		prefix[i+1] = prefix[i] + b
 	}
