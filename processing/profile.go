@@ -2,6 +2,7 @@ package processing
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -177,6 +178,7 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 		return linear
 	}
 	l := newProfLearner(pts, loc, opt)
+	defer l.release()
 	spanDays := pts[len(pts)-1].t - pts[0].t
 	canSeason := !opt.NoSeasonal && (spanDays >= minSeasonalDays || opt.Pattern != nil)
 	canHDD := !opt.NoTemperature && l.hddDay != nil
@@ -188,7 +190,7 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 			return linear
 		}
 		cfg := shapeConfig{seasonal: true}
-		f := l.fitShape(allIndex(len(pts)), cfg)
+		f := l.fitShape(cfg)
 		return &Profile{Method: cfg.name(true), Weekday: ones7(), loc: loc, fit: f, shape: f}
 	}
 
@@ -233,10 +235,9 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 	beats := func(i int, e float64) bool {
 		return i >= 0 && e <= linErr*(1-cvMargin) && pairedT(linErrs, errs[i]) >= cvMinT
 	}
-	all := allIndex(len(pts))
 	var shapeFit *profileFit
 	if beats(shape, shapeErr) {
-		shapeFit = l.fitShape(all, cands[shape])
+		shapeFit = l.fitShape(cands[shape])
 	}
 	if !beats(best, bestErr) {
 		linear.CVError, linear.CVLinear = linErr, linErr
@@ -245,7 +246,7 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 	}
 	f := shapeFit
 	if best != shape {
-		f = l.fitShape(all, cands[best])
+		f = l.fitShape(cands[best])
 	}
 	return &Profile{
 		Method: cands[best].name(spanDays < minSeasonalDays), Weekday: f.weekday, loc: loc, fit: f,
@@ -254,14 +255,6 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 }
 
 func ones7() [7]float64 { return [7]float64{1, 1, 1, 1, 1, 1, 1} }
-
-func allIndex(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
-}
 
 // profPoint is a reading on the day axis: t is the local day number plus the
 // fraction of that day elapsed; c is the register made continuous.
@@ -286,23 +279,30 @@ func profDayPos(t time.Time, loc *time.Location) (int, float64) {
 // profilePoints sorts, drops non-finite values and duplicate instants, and
 // thins readings closer than thinGap (the first and last are always kept).
 // The register is made continuous by summing only its increases; an interval
-// in which it decreased (reset, rollover, typo) is marked unknown.
+// in which it decreased (reset, rollover, typo) is marked unknown. Readings
+// that need none of that cleaning (the usual case) are not copied.
 func profilePoints(readings []Reading, loc *time.Location) []profPoint {
-	rs := make([]Reading, 0, len(readings))
-	for _, r := range readings {
-		if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
-			rs = append(rs, r)
+	rs := readings
+	if !finiteSorted(readings) {
+		rs = make([]Reading, 0, len(readings))
+		for _, r := range readings {
+			if !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
+				rs = append(rs, r)
+			}
 		}
-	}
-	if !sort.SliceIsSorted(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) }) {
-		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
+		if !sort.SliceIsSorted(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) }) {
+			sort.SliceStable(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
+		}
+		// A typo (one reading off in both directions) is left out as
+		// BuildDaily leaves it out: its jump and the way back would count
+		// as use.
+		rs = dropTypoReadings(rs)
+	} else if hasTypo(rs) {
+		rs = dropTypoReadings(slices.Clone(rs)) // it works in place
 	}
 	if len(rs) == 0 {
 		return nil
 	}
-	// A typo (one reading off in both directions) is left out as BuildDaily
-	// leaves it out: its jump and the way back would count as use.
-	rs = dropTypoReadings(rs)
 	gap := time.Duration(thinGap * float64(time.Hour))
 	keep := []int{0}
 	for i := 1; i < len(rs); i++ {
@@ -334,6 +334,16 @@ func profilePoints(readings []Reading, loc *time.Location) []profPoint {
 		pts[k].c = c
 	}
 	return pts
+}
+
+// finiteSorted reports whether rs are all finite and sorted by time.
+func finiteSorted(rs []Reading) bool {
+	for i, r := range rs {
+		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || (i > 0 && r.Time.Before(rs[i-1].Time)) {
+			return false
+		}
+	}
+	return true
 }
 
 // dropTypoReadings is dropTypos without events, in place.
@@ -372,6 +382,12 @@ type profLearner struct {
 	hddPrefix, knownPrefix []float64
 
 	scratch profScratch
+}
+
+// release drops what only learning needs: a Profile keeps its learner.
+func (l *profLearner) release() {
+	l.basisAt, l.hddPrefix, l.knownPrefix = nil, nil, nil
+	l.scratch = profScratch{}
 }
 
 // calDay is one span day of the calendar, compact: a span of years has
@@ -644,14 +660,13 @@ func tempAt(ts []Reading, at time.Time) float64 {
 	return a.Value + w*(b.Value-a.Value)
 }
 
-// prefixSums returns prefix sums of a per-day quantity: c[i] is the sum over the
-// span's first i days.
-func prefixSums(v []float64) []float64 {
-	c := make([]float64, len(v)+1)
+// prefixSumsTo fills c (len(v)+1 long) with the prefix sums of a per-day
+// quantity: c[i] is the sum over the span's first i days.
+func prefixSumsTo(c, v []float64) {
+	c[0] = 0
 	for i, x := range v {
 		c[i+1] = c[i] + x
 	}
-	return c
 }
 
 // at integrates a per-day quantity (given by its prefix sums) from the span's
@@ -766,10 +781,10 @@ func (f *profileFit) intensity(dn int) float64 {
 	return math.Max(v, intensityFloor)
 }
 
-// fitShape fits candidate cfg on the readings idx (indices into l.pts).
-func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
+// fitShape fits candidate cfg on all the readings.
+func (l *profLearner) fitShape(cfg shapeConfig) *profileFit {
 	f := &profileFit{l: l, cfg: cfg, weekday: ones7(), hddA: 1}
-	pts := l.keptPoints(idx)
+	pts := l.pts
 	if cfg.seasonal {
 		if pts[len(pts)-1].t-pts[0].t >= minSeasonalDays {
 			f.fitSeason(pts)
@@ -778,7 +793,7 @@ func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 	if cfg.hdd {
 		f.fitHDD(pts)
 	}
-	base := make([]float64, l.n)
+	base := grow(&l.scratch.base, l.n)
 	for i := range base {
 		base[i] = f.structuralAt(i)
 	}
@@ -788,23 +803,25 @@ func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 			base[i] = math.Max(base[i]*f.weekday[l.cal[i].wd], intensityFloor)
 		}
 	}
+	// f.day first receives the smooth level's raw use, then (in place) the
+	// normalised intensity.
+	f.day = make([]float64, l.n)
 	raw := base
+	f.rateBefore, f.rateAfter = 1, 1
 	if cfg.smooth != smoothNone {
-		raw = f.smoothLevel(pts, base, cfg.smooth)
-	}
-	// Ends: the level of the first and last interval per unit of shape.
-	prefix := prefixSums(base)
-	rate := func(a, b profPoint) float64 {
-		s := l.at(prefix, base, b.t) - l.at(prefix, base, a.t)
-		if s <= 0 || !b.known {
-			return 0
+		prefix := grow(&l.scratch.prefix, l.n+1)
+		prefixSumsTo(prefix, base)
+		raw = f.smoothLevel(pts, base, prefix, cfg.smooth, f.day)
+		// Ends: the level of the first and last interval per unit of shape.
+		rate := func(a, b profPoint) float64 {
+			s := l.at(prefix, base, b.t) - l.at(prefix, base, a.t)
+			if s <= 0 || !b.known {
+				return 0
+			}
+			return (b.c - a.c) / s
 		}
-		return (b.c - a.c) / s
-	}
-	f.rateBefore = rate(pts[0], pts[1])
-	f.rateAfter = rate(pts[len(pts)-2], pts[len(pts)-1])
-	if cfg.smooth == smoothNone {
-		f.rateBefore, f.rateAfter = 1, 1
+		f.rateBefore = rate(pts[0], pts[1])
+		f.rateAfter = rate(pts[len(pts)-2], pts[len(pts)-1])
 	}
 	f.mean = 0
 	for _, v := range raw {
@@ -815,7 +832,6 @@ func (l *profLearner) fitShape(idx []int, cfg shapeConfig) *profileFit {
 		f.mean = 1
 		raw = base
 	}
-	f.day = make([]float64, l.n)
 	for i, v := range raw {
 		f.day[i] = math.Max(v/f.mean, intensityFloor)
 	}
@@ -1007,13 +1023,6 @@ func (l *profLearner) learnWeekday() bool {
 	if len(pts) < 10 {
 		return false
 	}
-	we := make([]float64, l.n)
-	for i := range l.n {
-		if wd := time.Weekday(l.cal[i].wd); wd == time.Saturday || wd == time.Sunday {
-			we[i] = 1
-		}
-	}
-	pw := prefixSums(we)
 	type iv struct {
 		ok          bool
 		logRate, e  float64
@@ -1028,7 +1037,7 @@ func (l *profLearner) learnWeekday() bool {
 		}
 		ivs[i] = iv{
 			ok: true, logRate: math.Log((b.c - a.c) / dt),
-			e:   (l.at(pw, we, b.t) - l.at(pw, we, a.t)) / dt,
+			e:   (l.weekendAt(b.t) - l.weekendAt(a.t)) / dt,
 			mid: (a.t + b.t) / 2, length: dt,
 		}
 	}
@@ -1146,6 +1155,29 @@ func (l *profLearner) learnWeekday() bool {
 	return true
 }
 
+// weekendAt is at of the weekend indicator (1 on Saturdays and Sundays, else
+// 0): the weekend days from the span's start to day position t. Its prefix
+// sums are whole numbers, counted here instead of summed per day (both are
+// exact in float64).
+func (l *profLearner) weekendAt(t float64) float64 {
+	x := t - float64(l.d0)
+	i := int(math.Floor(x))
+	if i < 0 {
+		return 0
+	}
+	// weekends(m) counts the weekend days among m days from a Sunday.
+	weekends := func(m int) int { return 2*(m/7) + min(m%7, 1) }
+	wd0 := int(l.cal[0].wd)
+	if i >= l.n {
+		return float64(weekends(wd0+l.n) - weekends(wd0))
+	}
+	we := 0.0
+	if wd := time.Weekday(l.cal[i].wd); wd == time.Saturday || wd == time.Sunday {
+		we = 1
+	}
+	return float64(weekends(wd0+i)-weekends(wd0)) + we*(x-float64(i))
+}
+
 // ridgeSolve solves min ‖Xβ − y‖² + λ‖β − prior‖², where row r of X is
 // rows[r*p:(r+1)*p] for p = len(prior).
 func ridgeSolve(rows []float64, ys, prior []float64, lambda float64) ([]float64, bool) {
@@ -1196,29 +1228,18 @@ func registerAt(pts []profPoint, t float64) float64 {
 	return a.c + (b.c-a.c)*(t-a.t)/(b.t-a.t)
 }
 
-// smoothLevel returns per-day use predicted by a monotone cubic (Fritsch–
+// smoothLevel returns in out per-day use predicted by a monotone cubic (Fritsch–
 // Butland) through the register against structural time (the cumulative
 // shape), so that the level varies smoothly across readings instead of
 // jumping at each one, and the shape modulates it within days.
-func (f *profileFit) smoothLevel(pts []profPoint, base []float64, kind int) []float64 {
+func (f *profileFit) smoothLevel(pts []profPoint, base, pb []float64, kind int, out []float64) []float64 {
 	l := f.l
-	pb := prefixSums(base)
 	n := len(pts)
-	x := make([]float64, n)
+	x, y := grow(&l.scratch.x, n), grow(&l.scratch.y, n)
 	for i, p := range pts {
-		x[i] = l.at(pb, base, p.t)
+		x[i], y[i] = l.at(pb, base, p.t), p.c
 	}
-	y := make([]float64, n)
-	for i, p := range pts {
-		y[i] = p.c
-	}
-	var d []float64
-	if kind == smoothSpline {
-		d = splineSlopes(x, y)
-	} else {
-		d = pchipSlopes(x, y, pts)
-	}
-	out := make([]float64, l.n)
+	d := l.slopes(x, y, pts, kind)
 	w := hermiteWalker{x: x, y: y, d: d}
 	prev := w.at(pb[0])
 	for i := range l.n {
@@ -1227,6 +1248,14 @@ func (f *profileFit) smoothLevel(pts []profPoint, base []float64, kind int) []fl
 		prev = next
 	}
 	return out
+}
+
+// slopes returns the knot derivatives of smoother kind (in scratch).
+func (l *profLearner) slopes(x, y []float64, pts []profPoint, kind int) []float64 {
+	if kind == smoothSpline {
+		return splineSlopes(x, y, &l.scratch)
+	}
+	return pchipSlopes(x, y, pts, &l.scratch)
 }
 
 // hermiteWalker is hermiteAt for increasing arguments: it finds the knot
@@ -1252,17 +1281,16 @@ func (w *hermiteWalker) at(s float64) float64 {
 
 // pchipSlopes are the Fritsch–Butland derivatives; an unknown interval gets
 // zero weight by forcing flat slopes at its ends.
-func pchipSlopes(x, y []float64, pts []profPoint) []float64 {
+func pchipSlopes(x, y []float64, pts []profPoint, sc *profScratch) []float64 {
 	n := len(x)
-	h := make([]float64, n-1)
-	del := make([]float64, n-1)
+	h, del := grow(&sc.h, n-1), grow(&sc.del, n-1)
 	for i := range n - 1 {
-		h[i] = x[i+1] - x[i]
+		h[i], del[i] = x[i+1]-x[i], 0
 		if h[i] > 0 {
 			del[i] = (y[i+1] - y[i]) / h[i]
 		}
 	}
-	d := make([]float64, n)
+	d := grow(&sc.d, n)
 	d[0], d[n-1] = del[0], del[n-2]
 	for i := 1; i < n-1; i++ {
 		a, b := del[i-1], del[i]
@@ -1277,25 +1305,22 @@ func pchipSlopes(x, y []float64, pts []profPoint) []float64 {
 }
 
 // splineSlopes are the knot derivatives of the natural C² cubic spline.
-func splineSlopes(x, y []float64) []float64 {
+func splineSlopes(x, y []float64, sc *profScratch) []float64 {
 	n := len(x)
-	d := make([]float64, n)
+	d := grow(&sc.d, n)
 	if n == 2 {
 		s := (y[1] - y[0]) / (x[1] - x[0])
 		d[0], d[1] = s, s
 		return d
 	}
-	h := make([]float64, n-1)
-	del := make([]float64, n-1)
+	h, del := grow(&sc.h, n-1), grow(&sc.del, n-1)
 	for i := range n - 1 {
 		h[i] = x[i+1] - x[i]
 		del[i] = (y[i+1] - y[i]) / h[i]
 	}
 	// Tridiagonal system a·d[i-1] + b·d[i] + c·d[i+1] = r, Thomas algorithm.
-	a := make([]float64, n)
-	b := make([]float64, n)
-	c := make([]float64, n)
-	r := make([]float64, n)
+	a, b, c, r := grow(&sc.a, n), grow(&sc.b, n), grow(&sc.c, n), grow(&sc.r, n)
+	a[0], c[n-1] = 0, 0 // unused
 	b[0], c[0], r[0] = 2, 1, 3*del[0]
 	for i := 1; i < n-1; i++ {
 		a[i], b[i], c[i] = h[i], 2*(h[i-1]+h[i]), h[i-1]
@@ -1397,8 +1422,32 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 		out[ci] = all[len(all) : len(all) : len(all)+n]
 		all = all[:len(all)+n]
 	}
-	fixed := map[shapeConfig][]float64{}
-	keep, held := make([]int, 0, n), make([]int, 0, n)
+	// The structural prefix sums per shape without its smooth level, shared
+	// by the smoothers; one that depends on the calendar alone (fixed) also
+	// by both folds, the others refitted per fold into the same buffer.
+	type structural struct {
+		key   shapeConfig
+		S     []float64
+		fixed bool
+		fold  int // the fold S was fitted on
+	}
+	var shapes []structural
+	prefixOf := func(key shapeConfig, fold int, pts []profPoint) []float64 {
+		for i := range shapes {
+			if s := &shapes[i]; s.key == key {
+				if !s.fixed && s.fold != fold {
+					var learned bool
+					s.S, learned = l.structuralPrefix(pts, key, s.S)
+					s.fixed, s.fold = !learned, fold
+				}
+				return s.S
+			}
+		}
+		S, learned := l.structuralPrefix(pts, key, nil)
+		shapes = append(shapes, structural{key: key, S: S, fixed: !learned, fold: fold})
+		return S
+	}
+	keep, held := grow(&l.scratch.idx, n)[:0], grow(&l.scratch.held, n)[:0]
 	for fold := range 2 {
 		keep, held = keep[:0], held[:0]
 		for i := range n {
@@ -1409,23 +1458,10 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 			}
 		}
 		pts := l.keptPoints(keep)
-		fitted := map[shapeConfig][]float64{}
 		for ci, c := range cands {
 			key := c
 			key.smooth = smoothNone
-			S, ok := fixed[key]
-			if !ok {
-				S, ok = fitted[key]
-			}
-			if !ok {
-				var learnedShape bool
-				S, learnedShape = l.structuralPrefix(pts, key)
-				if learnedShape {
-					fitted[key] = S
-				} else {
-					fixed[key] = S
-				}
-			}
+			S := prefixOf(key, fold, pts)
 			cum := func(t float64) float64 { return l.atPrefix(S, t) }
 			if c.smooth != smoothNone {
 				if sl := l.newSmoothCum(pts, S, c.smooth); sl != nil {
@@ -1450,9 +1486,10 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 	return out
 }
 
-// keptPoints are the readings idx (indices into l.pts) as a fit sees them.
+// keptPoints are the readings idx (indices into l.pts) as a fit sees them,
+// in scratch.
 func (l *profLearner) keptPoints(idx []int) []profPoint {
-	pts := make([]profPoint, len(idx))
+	pts := grow(&l.scratch.kept, len(idx))
 	for k, i := range idx {
 		pts[k] = l.pts[i]
 		if k > 0 && i != idx[k-1]+1 {
@@ -1468,17 +1505,19 @@ func (l *profLearner) keptPoints(idx []int) []profPoint {
 
 // structuralPrefix returns the prefix sums over the span's days of the
 // structural shape (weekday × season × degree days, as fitShape builds its
-// base) of cfg fitted on pts, and whether it depends on pts (a learned
-// season or degree-day factor) rather than on the calendar alone.
-func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig) ([]float64, bool) {
-	f := &profileFit{l: l, cfg: cfg, weekday: ones7(), hddA: 1}
+// base) of cfg fitted on pts, in dst when it is long enough, and whether it
+// depends on pts (a learned season or degree-day factor) rather than on the
+// calendar alone.
+func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig, dst []float64) ([]float64, bool) {
+	f := profileFit{l: l, cfg: cfg, weekday: ones7(), hddA: 1}
 	if cfg.seasonal && pts[len(pts)-1].t-pts[0].t >= minSeasonalDays {
 		f.fitSeason(pts)
 	}
 	if cfg.hdd {
 		f.fitHDD(pts)
 	}
-	prefix := make([]float64, l.n+1)
+	prefix := grow(&dst, l.n+1)
+	prefix[0] = 0
 	for i := range l.n {
 		b := f.structuralAt(i)
 		if cfg.weekday {
@@ -1517,18 +1556,15 @@ type smoothCum struct {
 }
 
 // newSmoothCum returns nil when the level has no use at all (fitShape then
-// falls back to the structural shape).
+// falls back to the structural shape). Its knots and slopes are the
+// learner's scratch: valid until the next smooth level.
 func (l *profLearner) newSmoothCum(pts []profPoint, S []float64, kind int) *smoothCum {
 	n := len(pts)
-	sc := &smoothCum{l: l, S: S, x: make([]float64, n), y: make([]float64, n)}
+	sc := &smoothCum{l: l, S: S, x: grow(&l.scratch.x, n), y: grow(&l.scratch.y, n)}
 	for i, p := range pts {
 		sc.x[i], sc.y[i] = l.atPrefix(S, p.t), p.c
 	}
-	if kind == smoothSpline {
-		sc.d = splineSlopes(sc.x, sc.y)
-	} else {
-		sc.d = pchipSlopes(sc.x, sc.y, pts)
-	}
+	sc.d = l.slopes(sc.x, sc.y, pts, kind)
 	h := func(s float64) float64 { return hermiteAt(sc.x, sc.y, sc.d, s) }
 	total := 0.0
 	for k := 0; k+1 < n; k++ {
