@@ -173,11 +173,13 @@ func LearnProfile(readings []Reading, opt ProfileOptions) *Profile {
 		loc = time.UTC
 	}
 	linear := &Profile{Method: "linear", Weekday: ones7(), loc: loc, linear: true}
-	pts := profilePoints(readings, loc)
+	sc := profScratchPool.Get().(*profScratch)
+	pts := profilePoints(readings, loc, sc)
 	if len(pts) < 2 {
+		profScratchPool.Put(sc)
 		return linear
 	}
-	l := newProfLearner(pts, loc, opt)
+	l := newProfLearner(pts, loc, opt, sc)
 	defer l.release()
 	spanDays := pts[len(pts)-1].t - pts[0].t
 	canSeason := !opt.NoSeasonal && (spanDays >= minSeasonalDays || opt.Pattern != nil)
@@ -281,7 +283,7 @@ func profDayPos(t time.Time, loc *time.Location) (int, float64) {
 // The register is made continuous by summing only its increases; an interval
 // in which it decreased (reset, rollover, typo) is marked unknown. Readings
 // that need none of that cleaning (the usual case) are not copied.
-func profilePoints(readings []Reading, loc *time.Location) []profPoint {
+func profilePoints(readings []Reading, loc *time.Location, sc *profScratch) []profPoint {
 	rs := readings
 	if !finiteSorted(readings) {
 		rs = make([]Reading, 0, len(readings))
@@ -304,7 +306,7 @@ func profilePoints(readings []Reading, loc *time.Location) []profPoint {
 		return nil
 	}
 	gap := time.Duration(thinGap * float64(time.Hour))
-	keep := []int{0}
+	keep := append(sc.keep[:0], 0)
 	for i := 1; i < len(rs); i++ {
 		if rs[i].Time.Sub(rs[keep[len(keep)-1]].Time) >= gap {
 			keep = append(keep, i)
@@ -317,7 +319,8 @@ func profilePoints(readings []Reading, loc *time.Location) []profPoint {
 			keep = append(keep, last)
 		}
 	}
-	pts := make([]profPoint, len(keep))
+	sc.keep = keep
+	pts := grow(&sc.pts, len(keep))
 	c := 0.0
 	for k, i := range keep {
 		dn, frac := profDayPos(rs[i].Time, loc)
@@ -364,7 +367,7 @@ func dropTypoReadings(rs []Reading) []Reading {
 // shared by every candidate fit, and scratch buffers that the folds and
 // candidates reuse (a learner is used by one goroutine).
 type profLearner struct {
-	pts     []profPoint
+	pts     []profPoint // in scratch
 	loc     *time.Location
 	pattern *Pattern
 	d0, n   int          // first day number and number of days of the span
@@ -381,13 +384,15 @@ type profLearner struct {
 	// and of the days that know them (fitHDD fills them on first use).
 	hddPrefix, knownPrefix []float64
 
-	scratch profScratch
+	scratch *profScratch // from profScratchPool until release
 }
 
-// release drops what only learning needs: a Profile keeps its learner.
+// release returns what only learning needs to the pool: a Profile keeps its
+// learner (for the span, pattern and degree days).
 func (l *profLearner) release() {
-	l.basisAt, l.hddPrefix, l.knownPrefix = nil, nil, nil
-	l.scratch = profScratch{}
+	l.pts, l.cal, l.basisAt, l.hddPrefix, l.knownPrefix = nil, nil, nil, nil, nil
+	profScratchPool.Put(l.scratch)
+	l.scratch = nil
 }
 
 // calDay is one span day of the calendar, compact: a span of years has
@@ -405,17 +410,31 @@ func (l *profLearner) basis(i int) *[2*harmonics + 1]float64 {
 }
 
 // profScratch holds buffers that are reused from one fit, fold or candidate
-// to the next instead of allocated anew; each user resizes one with grow and
-// overwrites all of it.
+// to the next, and from one LearnProfile to the next (profScratchPool),
+// instead of allocated anew; each user resizes one with grow and overwrites
+// what it reads. Nothing in it outlives the LearnProfile that got it.
 type profScratch struct {
+	pts                []profPoint
+	keep               []int // profilePoints' kept readings
+	cal                []calDay
+	basisAt            [][2*harmonics + 1]float64
+	hddPrefix, known   []float64
 	kept               []profPoint
 	idx, held          []int
-	rows, ys           []float64 // regression rows (flat) and targets
-	x, y, d            []float64 // knots and slopes of a smooth level
-	h, del, a, b, c, r []float64 // slope solvers' work
-	base, prefix       []float64 // per-day shape and its prefix sums
+	rows, ys           []float64   // regression rows (flat) and targets
+	x, y, d            []float64   // knots and slopes of a smooth level
+	h, del, a, b, c, r []float64   // slope solvers' work
+	base, prefix       []float64   // per-day shape and its prefix sums
+	shapes             [][]float64 // cvErrors' structural prefix sums
 	errs               []float64
+	ivs                []weekIv
+	triples            []weekTriple
+	rates, gv          []float64
 }
+
+// profScratchPool recycles scratch between LearnProfile calls: a house
+// learns dozens of profiles, and fresh memory costs more than the work.
+var profScratchPool = sync.Pool{New: func() any { return new(profScratch) }}
 
 // grow returns *buf resliced to length n, reallocating only when it is too
 // short; its contents are left as they were.
@@ -459,14 +478,15 @@ func (l *profLearner) pointBasis() [][2*harmonics + 1]float64 {
 		return l.basisAt
 	}
 	const nb = 2*harmonics + 1
-	l.basisAt = make([][nb]float64, len(l.pts))
+	l.basisAt = grow(&l.scratch.basisAt, len(l.pts))
 	var acc [nb]float64 // the prefix sums over days [0, i)
 	i := 0
 	for j, p := range l.pts {
 		x := p.t - float64(l.d0)
 		di := int(math.Floor(x))
 		if di < 0 {
-			continue // zero
+			l.basisAt[j] = [nb]float64{}
+			continue
 		}
 		for ; i < di && i < l.n; i++ {
 			b := l.basis(i)
@@ -486,11 +506,11 @@ func (l *profLearner) pointBasis() [][2*harmonics + 1]float64 {
 	return l.basisAt
 }
 
-func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions) *profLearner {
+func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions, sc *profScratch) *profLearner {
 	d0 := int(math.Floor(pts[0].t))
 	d1 := int(math.Floor(pts[len(pts)-1].t))
-	l := &profLearner{pts: pts, loc: loc, pattern: opt.Pattern, d0: d0, n: d1 - d0 + 1, weekday: ones7(), tab: seasonTab()}
-	l.cal = make([]calDay, l.n)
+	l := &profLearner{pts: pts, loc: loc, pattern: opt.Pattern, d0: d0, n: d1 - d0 + 1, weekday: ones7(), tab: seasonTab(), scratch: sc}
+	l.cal = grow(&sc.cal, l.n)
 	// The calendar is stepped day by day from the first day's date instead
 	// of asking the time package for every day of a span of years.
 	y, m, d := civilDate(d0)
@@ -968,7 +988,8 @@ func (f *profileFit) fitHDD(pts []profPoint) {
 // sum of the known degree days and their number.
 func (l *profLearner) hddPrefixes() (sum, cnt float64) {
 	if l.hddPrefix == nil {
-		l.hddPrefix, l.knownPrefix = make([]float64, l.n+1), make([]float64, l.n+1)
+		l.hddPrefix, l.knownPrefix = grow(&l.scratch.hddPrefix, l.n+1), grow(&l.scratch.known, l.n+1)
+		l.hddPrefix[0], l.knownPrefix[0] = 0, 0
 		for i := range l.n {
 			h, k := l.hddKnown(i)
 			l.hddPrefix[i+1] = l.hddPrefix[i] + h
@@ -1023,19 +1044,16 @@ func (l *profLearner) learnWeekday() bool {
 	if len(pts) < 10 {
 		return false
 	}
-	type iv struct {
-		ok          bool
-		logRate, e  float64
-		mid, length float64
-	}
-	ivs := make([]iv, len(pts)-1)
+	sc := l.scratch
+	ivs := grow(&sc.ivs, len(pts)-1)
+	clear(ivs)
 	for i := range ivs {
 		a, b := pts[i], pts[i+1]
 		dt := b.t - a.t
 		if !b.known || dt < 0.5 || b.c <= a.c {
 			continue
 		}
-		ivs[i] = iv{
+		ivs[i] = weekIv{
 			ok: true, logRate: math.Log((b.c - a.c) / dt),
 			e:   (l.weekendAt(b.t) - l.weekendAt(a.t)) / dt,
 			mid: (a.t + b.t) / 2, length: dt,
@@ -1043,7 +1061,7 @@ func (l *profLearner) learnWeekday() bool {
 	}
 	// Near-zero rates (heating off, holidays) make log rates explode; such
 	// intervals carry no weekly signal worth the noise.
-	rates := make([]float64, 0, len(ivs))
+	rates := grow(&sc.rates, len(ivs))[:0]
 	for _, v := range ivs {
 		if v.ok {
 			rates = append(rates, v.logRate)
@@ -1059,12 +1077,7 @@ func (l *profLearner) learnWeekday() bool {
 			ivs[i].ok = false
 		}
 	}
-	type triple struct {
-		y, w       float64 // second difference of log rates, weight
-		alp        float64
-		i0, i1, i2 int // the intervals, indices into ivs
-	}
-	tr := make([]triple, 0, len(ivs))
+	tr := grow(&sc.triples, len(ivs))[:0]
 	for i := 1; i+1 < len(ivs); i++ {
 		p, c, n := ivs[i-1], ivs[i], ivs[i+1]
 		if !p.ok || !c.ok || !n.ok {
@@ -1072,7 +1085,7 @@ func (l *profLearner) learnWeekday() bool {
 		}
 		alp := (n.mid - c.mid) / (n.mid - p.mid)
 		bet := 1 - alp
-		tr = append(tr, triple{
+		tr = append(tr, weekTriple{
 			y:   c.logRate - alp*p.logRate - bet*n.logRate,
 			w:   1 / (1/c.length + alp*alp/p.length + bet*bet/n.length),
 			alp: alp, i0: i - 1, i1: i, i2: i + 1,
@@ -1081,7 +1094,7 @@ func (l *profLearner) learnWeekday() bool {
 	if len(tr) < 20 {
 		return false
 	}
-	gv := make([]float64, len(ivs))
+	gv := grow(&sc.gv, len(ivs))
 	sse := func(r float64) float64 {
 		// Each interval's log weekend effect once per r, not once per
 		// triple; most intervals of a meter read daily lie wholly in the
@@ -1178,6 +1191,20 @@ func (l *profLearner) weekendAt(t float64) float64 {
 	return float64(weekends(wd0+i)-weekends(wd0)) + we*(x-float64(i))
 }
 
+// weekIv is an interval of learnWeekday: its log rate and weekend share.
+type weekIv struct {
+	ok          bool
+	logRate, e  float64
+	mid, length float64
+}
+
+// weekTriple is three consecutive intervals of learnWeekday.
+type weekTriple struct {
+	y, w       float64 // second difference of log rates, weight
+	alp        float64
+	i0, i1, i2 int // the intervals, indices into ivs
+}
+
 // ridgeSolve solves min ‖Xβ − y‖² + λ‖β − prior‖², where row r of X is
 // rows[r*p:(r+1)*p] for p = len(prior).
 func ridgeSolve(rows []float64, ys, prior []float64, lambda float64) ([]float64, bool) {
@@ -1253,9 +1280,9 @@ func (f *profileFit) smoothLevel(pts []profPoint, base, pb []float64, kind int, 
 // slopes returns the knot derivatives of smoother kind (in scratch).
 func (l *profLearner) slopes(x, y []float64, pts []profPoint, kind int) []float64 {
 	if kind == smoothSpline {
-		return splineSlopes(x, y, &l.scratch)
+		return splineSlopes(x, y, l.scratch)
 	}
-	return pchipSlopes(x, y, pts, &l.scratch)
+	return pchipSlopes(x, y, pts, l.scratch)
 }
 
 // hermiteWalker is hermiteAt for increasing arguments: it finds the knot
@@ -1417,7 +1444,7 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 	// One backing array for every candidate's errors: each holds at most
 	// one per reading of the two folds.
 	out := make([][]float64, len(cands))
-	all := make([]float64, 0, len(cands)*n)
+	all := grow(&l.scratch.errs, len(cands)*n)[:0]
 	for ci := range out {
 		out[ci] = all[len(all) : len(all) : len(all)+n]
 		all = all[:len(all)+n]
@@ -1443,10 +1470,23 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 				return s.S
 			}
 		}
-		S, learned := l.structuralPrefix(pts, key, nil)
+		var dst []float64 // a buffer of an earlier learner, if any
+		if k := len(shapes); k < len(l.scratch.shapes) {
+			dst = l.scratch.shapes[k]
+		}
+		S, learned := l.structuralPrefix(pts, key, dst)
 		shapes = append(shapes, structural{key: key, S: S, fixed: !learned, fold: fold})
 		return S
 	}
+	defer func() {
+		for k, s := range shapes {
+			if k < len(l.scratch.shapes) {
+				l.scratch.shapes[k] = s.S
+			} else {
+				l.scratch.shapes = append(l.scratch.shapes, s.S)
+			}
+		}
+	}()
 	keep, held := grow(&l.scratch.idx, n)[:0], grow(&l.scratch.held, n)[:0]
 	for fold := range 2 {
 		keep, held = keep[:0], held[:0]
