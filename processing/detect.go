@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -132,23 +133,41 @@ func profileAnomalies(s []sample) []Anomaly {
 	if prof == nil {
 		prof = learnAnomalyProfile(src.days, rs, loc)
 	}
-	vs := newPMValues(s, prof)
+	sc := pmScratchPool.Get().(*pmScratch)
+	defer pmScratchPool.Put(sc)
+	vs := newPMValues(s, prof, sc)
 	if len(vs) < pmMinValues || vs[len(vs)-1].end()-vs[0].dn < pmMinSpanDays {
 		return out
 	}
-	typical := typicalUse(vs)
+	typical := typicalUse(vs, sc)
 	if !(typical > 0) {
 		return out
 	}
-	medK := medianDays(vs)
+	medK := medianDays(vs, sc)
 	out = append(out, stuckRuns(vs, medK, typical)...)
-	out = append(out, leaks(vs, rs, loc)...)
-	localLevels(vs, medK, typical)
+	out = append(out, leaks(vs, rs, loc, sc)...)
+	localLevels(vs, medK, typical, sc)
 	out = append(out, spikes(vs, typical)...)
-	out = append(out, levelShifts(vs, medK, typical)...)
+	out = append(out, levelShifts(vs, medK, typical, sc)...)
 	slices.SortStableFunc(out, func(a, b Anomaly) int { return a.Date.Compare(b.Date) })
 	return out
 }
+
+// pmScratch holds profileAnomalies' buffers, reused from one meter to the
+// next (pmScratchPool) instead of allocated anew: a house judges dozens of
+// meters, and fresh memory costs more than the work. Nothing in it outlives
+// the call that got it.
+type pmScratch struct {
+	vs     []pmValue
+	xs, ys []wv
+	us     []float64
+	ks     []int
+	units  []leakUnit
+	inten  []float64
+	win    [2]sortedWindow
+}
+
+var pmScratchPool = sync.Pool{New: func() any { return new(pmScratch) }}
 
 // hasTypo reports whether dropTypos would drop a reading: until it drops
 // the first, its previous reading is the raw one.
@@ -188,8 +207,8 @@ func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location) *Profile 
 	return LearnProfile(pseudo, opt)
 }
 
-func newPMValues(s []sample, prof *Profile) []pmValue {
-	vs := make([]pmValue, 0, len(s))
+func newPMValues(s []sample, prof *Profile, sc *pmScratch) []pmValue {
+	vs := sc.vs[:0]
 	for _, x := range s {
 		if math.IsNaN(x.value) || math.IsInf(x.value, 0) || x.days < 1 {
 			continue
@@ -205,23 +224,25 @@ func newPMValues(s []sample, prof *Profile) []pmValue {
 		p.u = p.v / p.inten
 		vs = append(vs, p)
 	}
+	sc.vs = vs
 	slices.SortStableFunc(vs, func(a, b pmValue) int { return a.dn - b.dn })
 	return vs
 }
 
 // typicalUse is the median positive use per day, weighted by days.
-func typicalUse(vs []pmValue) float64 {
-	xs := make([]wv, 0, len(vs))
+func typicalUse(vs []pmValue, sc *pmScratch) float64 {
+	xs := sc.xs[:0]
 	for _, p := range vs {
 		if p.v > 0 {
 			xs = append(xs, wv{p.v, float64(p.k)})
 		}
 	}
+	sc.xs = xs
 	return weightedMedian(xs)
 }
 
-func medianDays(vs []pmValue) int {
-	ks := make([]int, len(vs))
+func medianDays(vs []pmValue, sc *pmScratch) int {
+	ks := grow(&sc.ks, len(vs))
 	for i, p := range vs {
 		ks[i] = p.k
 	}
@@ -408,12 +429,13 @@ func stuckEvent(vs []pmValue, i, j int, idle func(pmValue) bool, ctx int) (stuck
 
 // localLevels sets each value's level, expected use and noise scale from
 // the unmasked values around it.
-func localLevels(vs []pmValue, medK int, typical float64) {
+func localLevels(vs []pmValue, medK int, typical float64, sc *pmScratch) {
 	hl := max(pmLevelDays, pmLevelIntervals*medK)
 	hs := max(pmScaleDays, pmScaleIntervals*medK)
 	// Each value's neighbours are a window that moves along the values:
 	// kept sorted, a window's median costs a scan instead of a sort.
-	w := newSortedWindow(len(vs), func(i int) (wv, bool) {
+	w := &sc.win[0]
+	w.reset(len(vs), func(i int) (wv, bool) {
 		return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked
 	})
 	for j := range vs {
@@ -425,7 +447,7 @@ func localLevels(vs []pmValue, medK int, typical float64) {
 		p.level = w.quantile(0.5, j)
 		p.exp = p.level * p.inten
 	}
-	w = newSortedWindow(len(vs), func(i int) (wv, bool) {
+	w.reset(len(vs), func(i int) (wv, bool) {
 		q := &vs[i]
 		return wv{(q.v - q.exp) * math.Sqrt(float64(q.k)), 1}, !q.masked && !math.IsNaN(q.level)
 	})
@@ -460,8 +482,14 @@ type sortedWindow struct {
 	lo, hi  int
 }
 
-func newSortedWindow(n int, value func(i int) (wv, bool)) *sortedWindow {
-	return &sortedWindow{in: make([]bool, n), vals: make([]wv, n), value: value}
+// reset makes w an empty window over n indices valued by value, keeping its
+// buffers.
+func (w *sortedWindow) reset(n int, value func(i int) (wv, bool)) {
+	w.xs, w.total, w.nonUnit = w.xs[:0], 0, 0
+	w.in = grow(&w.in, n)
+	clear(w.in)
+	w.vals = grow(&w.vals, n) // read only where in
+	w.value, w.lo, w.hi = value, 0, 0
 }
 
 // moveTo makes the window [lo, hi).
@@ -665,14 +693,15 @@ func spikes(vs []pmValue, typical float64) []Anomaly {
 // levelShifts compares the median use (on the profile's scale) of the days
 // before and after each value's first day; one event per cluster of days
 // where the change is significant, at its strongest day.
-func levelShifts(vs []pmValue, medK int, typical float64) []Anomaly {
+func levelShifts(vs []pmValue, medK int, typical float64, sc *pmScratch) []Anomaly {
 	w := max(shiftDays, shiftIntervals*medK)
-	us := make([]float64, 0, len(vs))
+	us := sc.us[:0]
 	for _, p := range vs {
 		if !p.masked {
 			us = append(us, p.u)
 		}
 	}
+	sc.us = us
 	if len(us) == 0 {
 		return nil
 	}
@@ -688,12 +717,14 @@ func levelShifts(vs []pmValue, medK int, typical float64) []Anomaly {
 		from, to int // after-window values
 	}
 	var cands []cand
-	var dev []wv
-	ratios := make([]wv, 0, len(vs))
+	dev, ratios := sc.ys[:0], sc.xs[:0]
+	defer func() { sc.xs, sc.ys = ratios, dev }()
 	// The windows before and after each day move along the values: kept
 	// sorted, their medians cost a scan instead of a sort.
 	value := func(i int) (wv, bool) { return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked }
-	bwin, awin := newSortedWindow(len(vs), value), newSortedWindow(len(vs), value)
+	bwin, awin := &sc.win[0], &sc.win[1]
+	bwin.reset(len(vs), value)
+	awin.reset(len(vs), value)
 	for j := range vs {
 		t := vs[j].dn
 		blo, bhi := window(vs, t-w, t)
@@ -797,16 +828,17 @@ type leakUnit struct {
 // leaks finds runs of nights (with sub-daily readings) or days (without)
 // where use never stopped, of a meter that is normally dry, and masks the
 // values they cover.
-func leaks(vs []pmValue, rs []Reading, loc *time.Location) []Anomaly {
-	units, ev := nightUnits(vs, rs, loc), EvidenceNight
+func leaks(vs []pmValue, rs []Reading, loc *time.Location, sc *pmScratch) []Anomaly {
+	units, ev := nightUnits(vs, rs, loc, sc), EvidenceNight
 	if units == nil {
 		ev = EvidenceMeasured
-		units = make([]leakUnit, 0, len(vs))
+		units = sc.units[:0]
 		for _, p := range vs {
 			if p.k == 1 {
 				units = append(units, leakUnit{dn: p.dn, dry: !(p.v > 0), floor: p.v, inten: p.inten})
 			}
 		}
+		sc.units = units
 		if len(units) < len(vs)/2 {
 			return nil
 		}
@@ -874,27 +906,12 @@ func leakEvent(units []leakUnit, i, j int, ev string, loc *time.Location) (Anoma
 // one, or nil. A night is judged from the readings pairs at most nightMaxGap
 // hours apart within 00:00–06:00; it is dry when one of them shows no use,
 // and its floor is the lowest rate, per day.
-func nightUnits(vs []pmValue, rs []Reading, loc *time.Location) []leakUnit {
+func nightUnits(vs []pmValue, rs []Reading, loc *time.Location, sc *pmScratch) []leakUnit {
 	if len(rs) < 2 || len(vs) == 0 {
 		return nil
 	}
 	span := dayIn(rs[len(rs)-1].Time, loc) - dayIn(rs[0].Time, loc) + 1
-	// The values' intensity by day, from the first value's day on (values
-	// are sorted by day; days without one count as 1).
-	first, last := vs[0].dn, 0
-	for _, p := range vs {
-		last = max(last, p.end())
-	}
-	inten := make([]float64, last-first)
-	for i := range inten {
-		inten[i] = math.NaN()
-	}
-	for _, p := range vs {
-		for d := p.dn; d < p.end(); d++ {
-			inten[d-first] = p.inten
-		}
-	}
-	var units []leakUnit
+	units := sc.units[:0]
 	maxGap := time.Duration(nightMaxGap * float64(time.Hour))
 	dc := dayClock{loc: loc}
 	for i := 0; i+1 < len(rs); {
@@ -916,19 +933,36 @@ func nightUnits(vs []pmValue, rs []Reading, loc *time.Location) []leakUnit {
 			}
 		}
 		if pairs >= nightMinPairs {
-			in := 1.0
-			if i := dn - first; i >= 0 && i < len(inten) && !math.IsNaN(inten[i]) {
-				in = inten[i]
-			}
-			units = append(units, leakUnit{dn: dn, dry: dry, floor: floor, inten: in})
+			units = append(units, leakUnit{dn: dn, dry: dry, floor: floor, inten: 1})
 		}
 		if k == i {
 			k++
 		}
 		i = k
 	}
+	sc.units = units
 	if float64(len(units)) < nightMinShare*float64(span) {
 		return nil
+	}
+	// The values' intensity by day, from the first value's day on (values
+	// are sorted by day; days without one count as 1).
+	first, last := vs[0].dn, 0
+	for _, p := range vs {
+		last = max(last, p.end())
+	}
+	inten := grow(&sc.inten, last-first)
+	for i := range inten {
+		inten[i] = math.NaN()
+	}
+	for _, p := range vs {
+		for d := p.dn; d < p.end(); d++ {
+			inten[d-first] = p.inten
+		}
+	}
+	for u := range units {
+		if i := units[u].dn - first; i >= 0 && i < len(inten) && !math.IsNaN(inten[i]) {
+			units[u].inten = inten[i]
+		}
 	}
 	return units
 }
