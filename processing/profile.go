@@ -1556,14 +1556,29 @@ func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig, dst []f
 	if cfg.hdd {
 		f.fitHDD(pts)
 	}
-	prefix := grow(&dst, l.n+1)
-	prefix[0] = 0
-	for i := range l.n {
+	value := func(i int) float64 {
 		b := f.structuralAt(i)
 		if cfg.weekday {
 			b = math.Max(b*l.weekday[l.cal[i].wd], intensityFloor)
 		}
-		prefix[i+1] = prefix[i] + b
+		return b
+	}
+	prefix := grow(&dst, l.n+1)
+	prefix[0] = 0
+	if !cfg.seasonal && !cfg.hdd {
+		// The shape depends on the weekday alone: its value on each day of
+		// the first week, looked up for every day.
+		var week [7]float64
+		for i := range min(7, l.n) {
+			week[l.cal[i].wd] = value(i)
+		}
+		for i, c := range l.cal {
+			prefix[i+1] = prefix[i] + week[c.wd]
+		}
+	} else {
+		for i := range l.n {
+			prefix[i+1] = prefix[i] + value(i)
+		}
 	}
 	return prefix, f.learned || cfg.hdd
 }
