@@ -129,12 +129,12 @@ func profileAnomalies(s []sample) []Anomaly {
 	if len(s) < pmMinValues {
 		return out
 	}
-	prof := src.prof
-	if prof == nil {
-		prof = learnAnomalyProfile(src.days, rs, loc)
-	}
 	sc := pmScratchPool.Get().(*pmScratch)
 	defer pmScratchPool.Put(sc)
+	prof := src.prof
+	if prof == nil {
+		prof = learnAnomalyProfile(src.days, rs, loc, sc)
+	}
 	vs := newPMValues(s, prof, sc)
 	if len(vs) < pmMinValues || vs[len(vs)-1].end()-vs[0].dn < pmMinSpanDays {
 		return out
@@ -159,6 +159,7 @@ func profileAnomalies(s []sample) []Anomaly {
 // the call that got it.
 type pmScratch struct {
 	vs     []pmValue
+	pseudo []Reading // learnAnomalyProfile's register
 	xs, ys []wv
 	us     []float64
 	ks     []int
@@ -183,13 +184,13 @@ func hasTypo(rs []Reading) bool {
 // learnAnomalyProfile learns the meter's shape of use without the smooth
 // level through its readings: that level follows every reading, anomalies
 // included, while the anomalies are to be judged against the shape.
-func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location) *Profile {
+func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location, sc *pmScratch) *Profile {
 	opt := ProfileOptions{Location: loc, NoSmooth: true}
 	if len(rs) >= 2 {
 		return LearnProfile(rs, opt)
 	}
 	// Derived meters: a register summed from their known days.
-	pseudo := make([]Reading, 0, len(days)+1)
+	pseudo := sc.pseudo[:0]
 	c := 0.0
 	for _, d := range days {
 		if math.IsNaN(d.Consumption) || d.Quality == QualityUnknown {
@@ -204,6 +205,7 @@ func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location) *Profile 
 			pseudo = append(pseudo, Reading{Time: last, Value: c})
 		}
 	}
+	sc.pseudo = pseudo // LearnProfile keeps none of them
 	return LearnProfile(pseudo, opt)
 }
 
