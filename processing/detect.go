@@ -300,6 +300,37 @@ func window(vs []pmValue, from, to int) (int, int) {
 	return lo, hi
 }
 
+// windowCursor is window for bounds that move little from one call to the
+// next (windows around the values in order): it steps from its last answers
+// instead of searching.
+type windowCursor struct {
+	vs     []pmValue
+	lo, hi int // firstFrom of the last from and to
+}
+
+// step moves *i to firstFrom(c.vs, dn).
+func (c *windowCursor) step(i *int, dn int) int {
+	for *i > 0 && c.vs[*i-1].dn >= dn {
+		*i--
+	}
+	for *i < len(c.vs) && c.vs[*i].dn < dn {
+		*i++
+	}
+	return *i
+}
+
+// window is window(c.vs, from, to): firstFrom(vs[lo:], to) is the later of
+// lo and firstFrom(vs, to), the values being sorted by day.
+func (c *windowCursor) window(from, to int) (int, int) {
+	vs := c.vs
+	lo := c.step(&c.lo, from)
+	hi := max(lo, c.step(&c.hi, to))
+	for hi > lo && vs[hi-1].end() > to {
+		hi--
+	}
+	return lo, hi
+}
+
 // firstFrom is the first index whose value starts on day dn or later.
 func firstFrom(vs []pmValue, dn int) int {
 	lo, hi := 0, len(vs)
@@ -440,9 +471,10 @@ func localLevels(vs []pmValue, medK int, typical float64, sc *pmScratch) {
 	w.reset(len(vs), func(i int) (wv, bool) {
 		return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked
 	})
+	wc := windowCursor{vs: vs}
 	for j := range vs {
 		p := &vs[j]
-		w.moveTo(window(vs, p.dn-hl, p.end()+hl))
+		w.moveTo(wc.window(p.dn-hl, p.end()+hl))
 		if w.count(j) < pmMinNeighbours {
 			continue
 		}
@@ -453,12 +485,13 @@ func localLevels(vs []pmValue, medK int, typical float64, sc *pmScratch) {
 		q := &vs[i]
 		return wv{(q.v - q.exp) * math.Sqrt(float64(q.k)), 1}, !q.masked && !math.IsNaN(q.level)
 	})
+	wc = windowCursor{vs: vs}
 	for j := range vs {
 		p := &vs[j]
 		if math.IsNaN(p.level) {
 			continue
 		}
-		w.moveTo(window(vs, p.dn-hs, p.end()+hs))
+		w.moveTo(wc.window(p.dn-hs, p.end()+hs))
 		if w.count(j) < pmMinNeighbours {
 			p.level = math.NaN()
 			w.drop(j) // no longer a neighbour of the values after it
@@ -724,13 +757,14 @@ func levelShifts(vs []pmValue, medK int, typical float64, sc *pmScratch) []Anoma
 	// The windows before and after each day move along the values: kept
 	// sorted, their medians cost a scan instead of a sort.
 	value := func(i int) (wv, bool) { return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked }
+	bc, ac := windowCursor{vs: vs}, windowCursor{vs: vs}
 	bwin, awin := &sc.win[0], &sc.win[1]
 	bwin.reset(len(vs), value)
 	awin.reset(len(vs), value)
 	for j := range vs {
 		t := vs[j].dn
-		blo, bhi := window(vs, t-w, t)
-		alo, ahi := window(vs, t, t+w)
+		blo, bhi := bc.window(t-w, t)
+		alo, ahi := ac.window(t, t+w)
 		bwin.moveTo(blo, bhi)
 		awin.moveTo(alo, ahi)
 		nB, nA := bwin.total, awin.total // days covered by unmasked values

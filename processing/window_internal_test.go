@@ -1,0 +1,29 @@
+package processing
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// windowCursor answers as window does, whichever way the bounds move.
+func TestWindowCursorMatchesWindow(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		vs := make([]pmValue, r.IntN(40))
+		dn := 0
+		for i := range vs {
+			dn += r.IntN(4)
+			vs[i] = pmValue{dn: dn, k: 1 + r.IntN(5)}
+		}
+		c := windowCursor{vs: vs}
+		for range 100 {
+			from := r.IntN(dn+10) - 5
+			to := from + r.IntN(20) - 3
+			lo, hi := window(vs, from, to)
+			clo, chi := c.window(from, to)
+			if lo != clo || hi != chi {
+				t.Fatalf("window(%d, %d) = %d, %d; cursor %d, %d", from, to, lo, hi, clo, chi)
+			}
+		}
+	}
+}
