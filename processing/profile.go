@@ -878,6 +878,8 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 	ys := grow(&l.scratch.ys, len(pts))
 	nr := 0
 	ib := basisAt(first)
+	// The year around each interval moves forward with it.
+	rlo, rhi := registerWalker{pts: pts}, registerWalker{pts: pts}
 	for i := 1; i < len(pts); i++ {
 		a, b := pts[i-1], pts[i]
 		ia := ib
@@ -890,7 +892,7 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 		lo := math.Max(first, mid-yearDays/2)
 		hi := math.Min(last, lo+yearDays)
 		lo = math.Max(first, hi-yearDays)
-		level := (registerAt(pts, hi) - registerAt(pts, lo)) / (hi - lo)
+		level := (rhi.at(hi) - rlo.at(lo)) / (hi - lo)
 		if level <= 0 {
 			continue
 		}
@@ -1209,27 +1211,28 @@ type weekTriple struct {
 // rows[r*p:(r+1)*p] for p = len(prior).
 func ridgeSolve(rows []float64, ys, prior []float64, lambda float64) ([]float64, bool) {
 	p := len(prior)
-	ata := mat.NewSymDense(p, nil)
-	atb := mat.NewVecDense(p, nil)
+	// XᵀX (its upper triangle, row-major) and Xᵀy, summed in plain slices
+	// and handed to gonum once.
+	ata, atb := make([]float64, p*p), make([]float64, p)
 	for r := range ys {
 		row := rows[r*p : (r+1)*p]
 		for i := range p {
-			atb.SetVec(i, atb.AtVec(i)+row[i]*ys[r])
+			atb[i] = atb[i] + row[i]*ys[r]
 			for j := i; j < p; j++ {
-				ata.SetSym(i, j, ata.At(i, j)+row[i]*row[j])
+				ata[i*p+j] = ata[i*p+j] + row[i]*row[j]
 			}
 		}
 	}
 	for i := range p {
-		ata.SetSym(i, i, ata.At(i, i)+lambda)
-		atb.SetVec(i, atb.AtVec(i)+lambda*prior[i])
+		ata[i*p+i] = ata[i*p+i] + lambda
+		atb[i] = atb[i] + lambda*prior[i]
 	}
 	var ch mat.Cholesky
-	if !ch.Factorize(ata) {
+	if !ch.Factorize(mat.NewSymDense(p, ata)) {
 		return nil, false
 	}
 	var x mat.VecDense
-	if err := ch.SolveVecTo(&x, atb); err != nil {
+	if err := ch.SolveVecTo(&x, mat.NewVecDense(p, atb)); err != nil {
 		return nil, false
 	}
 	out := make([]float64, p)
@@ -1242,9 +1245,27 @@ func ridgeSolve(rows []float64, ys, prior []float64, lambda float64) ([]float64,
 	return out, true
 }
 
-// registerAt interpolates the continuous register linearly at day position t.
-func registerAt(pts []profPoint, t float64) float64 {
-	j := sort.Search(len(pts), func(i int) bool { return pts[i].t >= t })
+// registerWalker interpolates the continuous register linearly at day
+// positions that move little from one call to the next: it steps from the
+// last reading instead of searching.
+type registerWalker struct {
+	pts []profPoint
+	j   int // the first reading at or after the last position
+}
+
+func (w *registerWalker) at(t float64) float64 {
+	for w.j > 0 && w.pts[w.j-1].t >= t {
+		w.j--
+	}
+	for w.j < len(w.pts) && w.pts[w.j].t < t {
+		w.j++
+	}
+	return registerAtIndex(w.pts, w.j, t)
+}
+
+// registerAtIndex interpolates the register at day position t, given the
+// first reading j at or after t.
+func registerAtIndex(pts []profPoint, j int, t float64) float64 {
 	switch {
 	case j == 0:
 		return pts[0].c
