@@ -160,8 +160,10 @@ func profileAnomalies(s []sample) []Anomaly {
 type pmScratch struct {
 	vs     []pmValue
 	pseudo []Reading // learnAnomalyProfile's register
-	xs, ys []wv
+	xs     []wv
 	us     []float64
+	dev    []float64
+	ratios []float64
 	ks     []int
 	units  []leakUnit
 	inten  []float64
@@ -287,6 +289,19 @@ func sortedQuantile(xs []wv, p float64) float64 {
 		}
 	}
 	return xs[len(xs)-1].x
+}
+
+// unitMedian is weightedMedian of sorted values of weight 1: the middle one,
+// or the midpoint of the middle two.
+func unitMedian(xs []float64) float64 {
+	n := len(xs)
+	switch {
+	case n == 0:
+		return math.NaN()
+	case n%2 == 1:
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // window returns the index range [lo, hi) of the values whose days lie
@@ -752,8 +767,10 @@ func levelShifts(vs []pmValue, medK int, typical float64, sc *pmScratch) []Anoma
 		from, to int // after-window values
 	}
 	var cands []cand
-	dev, ratios := sc.ys[:0], sc.xs[:0]
-	defer func() { sc.xs, sc.ys = ratios, dev }()
+	// Both have unit weights: sorted as plain numbers, their medians are
+	// looked up (unitMedian).
+	dev, ratios := sc.dev[:0], sc.ratios[:0]
+	defer func() { sc.dev, sc.ratios = dev, ratios }()
 	// The windows before and after each day move along the values: kept
 	// sorted, their medians cost a scan instead of a sort.
 	value := func(i int) (wv, bool) { return wv{vs[i].u, float64(vs[i].k)}, !vs[i].masked }
@@ -773,18 +790,19 @@ func levelShifts(vs []pmValue, medK int, typical float64, sc *pmScratch) []Anoma
 		}
 		mB, mA := bwin.quantile(0.5, -1), awin.quantile(0.5, -1)
 		r := math.Log((mA + offset) / (mB + offset))
-		ratios = append(ratios, wv{math.Abs(r), 1})
+		ratios = append(ratios, math.Abs(r))
 		if math.Abs(r) < math.Log(shiftRatio) {
 			continue
 		}
 		dev = dev[:0]
 		for _, x := range bwin.xs {
-			dev = append(dev, wv{math.Abs(x.x-mB) * math.Sqrt(x.w), 1})
+			dev = append(dev, math.Abs(x.x-mB)*math.Sqrt(x.w))
 		}
 		for _, x := range awin.xs {
-			dev = append(dev, wv{math.Abs(x.x-mA) * math.Sqrt(x.w), 1})
+			dev = append(dev, math.Abs(x.x-mA)*math.Sqrt(x.w))
 		}
-		sd := max(madScale*weightedMedian(dev), pmRelFloor*math.Max(mA, mB), pmTypicalFloor*offset/shiftOffset)
+		slices.Sort(dev)
+		sd := max(madScale*unitMedian(dev), pmRelFloor*math.Max(mA, mB), pmTypicalFloor*offset/shiftOffset)
 		se := 1.2533 * sd * math.Sqrt(1/nB+1/nA)
 		if z := (mA - mB) / se; math.Abs(z) >= shiftZ {
 			cands = append(cands, cand{j: j, z: z, r: r, mB: mB, from: alo, to: ahi})
@@ -793,7 +811,8 @@ func levelShifts(vs []pmValue, medK int, typical float64, sc *pmScratch) []Anoma
 	// A heating meter's level swings with the weather from month to month
 	// far more than the profile's average season: only a change well beyond
 	// the meter's usual swings is a shift.
-	usual := madScale * weightedMedian(ratios)
+	slices.Sort(ratios)
+	usual := madScale * unitMedian(ratios)
 	cands = slices.DeleteFunc(cands, func(c cand) bool { return math.Abs(c.r) < shiftSpread*usual })
 	var out []Anomaly
 	for i := 0; i < len(cands); {

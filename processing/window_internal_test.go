@@ -1,7 +1,9 @@
 package processing
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -24,6 +26,24 @@ func TestWindowCursorMatchesWindow(t *testing.T) {
 			if lo != clo || hi != chi {
 				t.Fatalf("window(%d, %d) = %d, %d; cursor %d, %d", from, to, lo, hi, clo, chi)
 			}
+		}
+	}
+}
+
+// unitMedian is weightedMedian of values of weight 1.
+func TestUnitMedianMatchesWeightedMedian(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := range 30 {
+		xs := make([]float64, n)
+		ws := make([]wv, n)
+		for i := range xs {
+			xs[i] = float64(r.IntN(7)) / 3 // ties too
+			ws[i] = wv{xs[i], 1}
+		}
+		slices.Sort(xs)
+		got, want := unitMedian(xs), weightedMedian(ws)
+		if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("n=%d: unitMedian %v, weightedMedian %v", n, got, want)
 		}
 	}
 }
