@@ -1072,8 +1072,7 @@ func (l *profLearner) learnWeekday() bool {
 	if len(rates) < 20 {
 		return false
 	}
-	sort.Float64s(rates)
-	floor := rates[len(rates)/2] + math.Log(0.2)
+	floor := nthSmallest(rates, len(rates)/2) + math.Log(0.2) // the median
 	for i := range ivs {
 		if ivs[i].ok && ivs[i].logRate < floor {
 			ivs[i].ok = false
@@ -1191,6 +1190,38 @@ func (l *profLearner) weekendAt(t float64) float64 {
 		we = 1
 	}
 	return float64(weekends(wd0+i)-weekends(wd0)) + we*(x-float64(i))
+}
+
+// nthSmallest returns the k-th smallest of xs (from 0), the value that xs
+// sorted would hold at k, by selection instead of a sort (Hoare's
+// quickselect); it reorders xs, which must hold no NaN.
+func nthSmallest(xs []float64, k int) float64 {
+	lo, hi := 0, len(xs)-1
+	for lo < hi {
+		p := xs[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < p {
+				i++
+			}
+			for xs[j] > p {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i, j = i+1, j-1
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return xs[k] // between the parts: equal to the pivot
+		}
+	}
+	return xs[k]
 }
 
 // weekIv is an interval of learnWeekday: its log rate and weekend share.

@@ -1,5 +1,7 @@
 package processing
 
+// Tests that the shortcuts taken for speed answer as what they replace.
+
 import (
 	"math"
 	"math/rand/v2"
@@ -44,6 +46,24 @@ func TestUnitMedianMatchesWeightedMedian(t *testing.T) {
 		got, want := unitMedian(xs), weightedMedian(ws)
 		if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
 			t.Fatalf("n=%d: unitMedian %v, weightedMedian %v", n, got, want)
+		}
+	}
+}
+
+// nthSmallest is the value a sort puts at k.
+func TestNthSmallestMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n < 60; n++ {
+		for range 20 {
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = float64(r.IntN(n)) - r.Float64()*float64(r.IntN(2))
+			}
+			sorted := slices.Sorted(slices.Values(xs))
+			k := r.IntN(n)
+			if got := nthSmallest(slices.Clone(xs), k); got != sorted[k] {
+				t.Fatalf("n=%d k=%d: %v, sorted %v", n, k, got, sorted[k])
+			}
 		}
 	}
 }
