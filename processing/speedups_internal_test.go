@@ -3,10 +3,12 @@ package processing
 // Tests that the shortcuts taken for speed answer as what they replace.
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // windowCursor answers as window does, whichever way the bounds move.
@@ -64,6 +66,55 @@ func TestNthSmallestMatchesSort(t *testing.T) {
 			if got := nthSmallest(slices.Clone(xs), k); got != sorted[k] {
 				t.Fatalf("n=%d k=%d: %v, sorted %v", n, k, got, sorted[k])
 			}
+		}
+	}
+}
+
+// LearnProfile's pooled scratch carries nothing from one meter to the next:
+// a profile learned after others equals the one learned first.
+func TestLearnProfileScratchReuse(t *testing.T) {
+	loc := time.UTC
+	r := rand.New(rand.NewPCG(7, 8))
+	// A meter read about every given days, with idle weeks and a reset.
+	meter := func(days int, every float64) []Reading {
+		var rs []Reading
+		c := 0.0
+		start := time.Date(2021, 1, 1, 7, 0, 0, 0, loc)
+		for d := 0.0; d < float64(days); d += every * (0.5 + r.Float64()) {
+			tm := start.Add(time.Duration(d * 24 * float64(time.Hour)))
+			rs = append(rs, Reading{Time: tm, Value: math.Floor(c)})
+			rate := 1 + 0.5*math.Cos(2*math.Pi*d/365)
+			if wd := tm.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				rate *= 1.7
+			}
+			if r.IntN(30) == 0 {
+				rate = 0
+			}
+			c += rate * every * (0.5 + r.Float64()) * 10
+			if len(rs) == 100 {
+				c = 0
+			}
+		}
+		return rs
+	}
+	var temps []Reading
+	for tm := time.Date(2020, 12, 1, 0, 0, 0, 0, loc); tm.Year() < 2025; tm = tm.Add(6 * time.Hour) {
+		temps = append(temps, Reading{Time: tm, Value: 10 - 8*math.Cos(2*math.Pi*float64(tm.YearDay())/365)})
+	}
+	key := func(p *Profile) string {
+		s := fmt.Sprint(p.Method, p.Weekday, p.CVError, p.CVLinear)
+		for d := time.Date(2020, 11, 1, 0, 0, 0, 0, loc); d.Year() < 2025; d = d.AddDate(0, 0, 1) {
+			s += fmt.Sprint(p.Intensity(d), p.Shape(d))
+		}
+		return s
+	}
+	a, b, c := meter(500, 1), meter(1400, 3), meter(900, 1)
+	for _, opt := range []ProfileOptions{{Location: loc}, {Location: loc, NoSmooth: true}, {Location: loc, Temperatures: temps}} {
+		first := key(LearnProfile(a, opt))
+		LearnProfile(b, opt)
+		LearnProfile(c, opt)
+		if again := key(LearnProfile(a, opt)); again != first {
+			t.Fatalf("options %+v: the profile changed after learning others", opt)
 		}
 	}
 }
