@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +65,30 @@ func runProcess(ctx context.Context, e *env, args []string) error {
 			return usagef("--%s is required", req.name)
 		}
 	}
+	batchGC()
 	return process(ctx, e, f)
+}
+
+// The batch command's garbage collection, unless GOGC or GOMEMLIMIT say
+// otherwise. A run allocates its working set once and exits, so collecting
+// while the heap is small only costs time: at 100 %, the default, the demo
+// house's run collects three times and takes 7-17 % longer than at 400 %,
+// where it collects not at all (GODEBUG=gctrace=1) and peaks at the same
+// 16.5 MB (hyperfine of the process command with GOGC=100 against none). For large houses the heap
+// still grows in proportion to what is live, and the soft limit makes the
+// collector work harder before a small Pi runs out of memory.
+const (
+	batchGCPercent   = 400
+	batchMemoryLimit = 256 << 20
+)
+
+func batchGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(batchGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(batchMemoryLimit)
+	}
 }
 
 func process(ctx context.Context, e *env, f processFlags) error {
