@@ -10,6 +10,14 @@
 // goroutines. Everything it finds worth telling a user (a rollover, a reset, a
 // typo, a negative balance) is returned as an Event.
 //
+// The only state shared between calls is scratch memory: learning a profile
+// and judging anomalies take their working buffers from sync.Pools, so that a
+// house's meters reuse one set instead of touching fresh memory per meter
+// (on a small or virtual machine a first touch costs more than the
+// arithmetic done in it). Results never depend on it: every buffer is
+// cleared or fully overwritten before use, which the tests check by learning
+// a profile after others and comparing it with one learned first.
+//
 // # Time
 //
 // Days are local calendar days in the Location the caller gives: a day starts
