@@ -89,7 +89,7 @@ func TestTemperatureShapesDailyUse(t *testing.T) {
 		if err := a.RecomputeAll(); err != nil {
 			t.Fatal(err)
 		}
-		return withinIntervalCorrelation(t, store.results["gas"].Days, gas, hdd), store
+		return withinIntervalCorrelation(t, store.results["gas"].Days, loc, gas, hdd), store
 	}
 
 	t.Run("with temperature", func(t *testing.T) {
@@ -112,18 +112,18 @@ func TestTemperatureShapesDailyUse(t *testing.T) {
 // withinIntervalCorrelation is the Pearson correlation, over the days that
 // lie wholly between two consecutive readings, of each day's use and degree
 // days, both taken as deviations from their interval's mean.
-func withinIntervalCorrelation(t *testing.T, days []processing.Day, readings []processing.Reading, hdd map[time.Time]float64) float64 {
+func withinIntervalCorrelation(t *testing.T, days []processing.Day, loc *time.Location, readings []processing.Reading, hdd map[time.Time]float64) float64 {
 	t.Helper()
 	var xs, ys []float64
 	for i := 1; i < len(readings); i++ {
 		var u, h []float64
 		for _, d := range days {
-			end := d.Date.AddDate(0, 0, 1)
-			if d.Date.Before(readings[i-1].Time) || end.After(readings[i].Time) || math.IsNaN(d.Consumption) {
+			start, end := d.Date.In(loc), (d.Date + 1).In(loc)
+			if start.Before(readings[i-1].Time) || end.After(readings[i].Time) || math.IsNaN(d.Consumption) {
 				continue
 			}
 			u = append(u, d.Consumption)
-			h = append(h, hdd[d.Date])
+			h = append(h, hdd[start])
 		}
 		mu, mh := mean(u), mean(h)
 		for k := range u {

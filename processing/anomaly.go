@@ -93,6 +93,7 @@ type sample struct {
 // the meter's daily series and, for a physical meter, its usable readings.
 type judgeSource struct {
 	days []Day
+	loc  *time.Location // the zone of days
 	rs   []Reading
 	prof *Profile // the meter's learned profile, if Process learned one
 }
@@ -116,9 +117,13 @@ type judgeSource struct {
 // use is an idle day, not a drop (the old detector flagged every zero,
 // including its own day-1 and reset artefacts).
 //
-// An unknown opt.Method returns nil (Process validates it up front).
-func DetectAnomalies(days []Day, readings []Reading, opt AnomalyOptions) []Anomaly {
-	s, _ := judgedValues(days, usableReadings(days, readings))
+// loc is the zone whose midnights start the days (nil means UTC). An unknown
+// opt.Method returns nil (Process validates it up front).
+func DetectAnomalies(days []Day, readings []Reading, loc *time.Location, opt AnomalyOptions) []Anomaly {
+	if loc == nil {
+		loc = time.UTC
+	}
+	s, _ := judgedValues(days, usableReadings(days, readings, loc), loc)
 	return detect(s, opt)
 }
 
@@ -136,12 +141,13 @@ func detect(s []sample, opt AnomalyOptions) []Anomaly {
 
 // detectMasked is DetectAnomalies for derived meters: the days with
 // judge[i] set are the values.
-func detectMasked(days []Day, judge []bool, opt AnomalyOptions) []Anomaly {
-	src := &judgeSource{days: days}
+func detectMasked(days []Day, judge []bool, loc *time.Location, opt AnomalyOptions) []Anomaly {
+	src := &judgeSource{days: days, loc: loc}
 	s := make([]sample, 0, len(days))
+	dc := dayClock{loc: loc}
 	for i, d := range days {
 		if judge[i] && judgeable(d) {
-			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption, src: src})
+			s = append(s, sample{date: dc.midnight(int(d.Date)), days: 1, value: d.Consumption, src: src})
 		}
 	}
 	return detect(s, opt)
@@ -154,17 +160,18 @@ func judgeable(d Day) bool {
 // judgedValues returns the values of a physical meter (or, without readings,
 // of a derived one) and the mask of its days judged day by day, which derived
 // meters combine: a sparsely read meter has no such day, its days being
-// interpolated inside intervals. rs are its usableReadings.
-func judgedValues(days []Day, rs []Reading) ([]sample, []bool) {
-	s, mask := judgedSamples(days, rs)
-	src := &judgeSource{days: days, rs: rs}
+// interpolated inside intervals. rs are its usableReadings, loc the zone of
+// days.
+func judgedValues(days []Day, rs []Reading, loc *time.Location) ([]sample, []bool) {
+	s, mask := judgedSamples(days, rs, loc)
+	src := &judgeSource{days: days, loc: loc, rs: rs}
 	for i := range s {
 		s[i].src = src
 	}
 	return s, mask
 }
 
-func judgedSamples(days []Day, rs []Reading) ([]sample, []bool) {
+func judgedSamples(days []Day, rs []Reading, loc *time.Location) ([]sample, []bool) {
 	mask := make([]bool, len(days))
 	switch {
 	case len(rs) < 2:
@@ -172,14 +179,15 @@ func judgedSamples(days []Day, rs []Reading) ([]sample, []bool) {
 			mask[i] = d.Quality == QualityMeasured && !math.IsNaN(d.Consumption)
 		}
 	case readDaily(rs):
-		mask = denseMask(days, rs)
+		mask = denseMask(days, rs, loc)
 	default:
-		return intervalValues(days, rs), mask
+		return intervalValues(rs, loc), mask
 	}
 	s := make([]sample, 0, len(days))
+	dc := dayClock{loc: loc}
 	for i, d := range days {
 		if mask[i] {
-			s = append(s, sample{date: d.Date, days: 1, value: d.Consumption})
+			s = append(s, sample{date: dc.midnight(int(d.Date)), days: 1, value: d.Consumption})
 		}
 	}
 	return s, mask
@@ -188,7 +196,7 @@ func judgedSamples(days []Day, rs []Reading) ([]sample, []bool) {
 // usableReadings returns the finite readings within the series' span,
 // sorted by time, one per instant. The result may share the input's array
 // (the usual case: already sorted and clean), so it must not be modified.
-func usableReadings(days []Day, readings []Reading) []Reading {
+func usableReadings(days []Day, readings []Reading, loc *time.Location) []Reading {
 	cmp := func(a, b Reading) int { return a.Time.Compare(b.Time) }
 	clean := slices.IsSortedFunc(readings, cmp)
 	for i := 0; clean && i < len(readings); i++ {
@@ -209,8 +217,9 @@ func usableReadings(days []Day, readings []Reading) []Reading {
 	if len(days) == 0 {
 		return rs
 	}
-	lo := sort.Search(len(rs), func(i int) bool { return !rs[i].Time.Before(days[0].Date) })
-	hi := sort.Search(len(rs), func(i int) bool { return rs[i].Time.After(days[len(days)-1].Date) })
+	first, last := days[0].Date.In(loc), days[len(days)-1].Date.In(loc)
+	lo := sort.Search(len(rs), func(i int) bool { return !rs[i].Time.Before(first) })
+	hi := sort.Search(len(rs), func(i int) bool { return rs[i].Time.After(last) })
 	return rs[lo:hi]
 }
 
@@ -230,15 +239,16 @@ func readDaily(rs []Reading) bool {
 
 // denseMask marks the days of a densely read meter that may be judged: known,
 // not extrapolated, and every reading gap that overlaps the day is short.
-func denseMask(days []Day, rs []Reading) []bool {
+func denseMask(days []Day, rs []Reading, loc *time.Location) []bool {
 	mask := make([]bool, len(days))
 	maxGap := time.Duration(denseMaxGapDays * float64(24*time.Hour))
+	dc := dayClock{loc: loc}
 	j := 0 // rs[j] is the last reading at or before the day's start
 	for i, d := range days {
 		if !judgeable(d) || i+1 >= len(days) {
 			continue
 		}
-		start, end := d.Date, days[i+1].Date
+		start, end := dc.midnight(int(d.Date)), dc.midnight(int(days[i+1].Date))
 		for j+1 < len(rs) && !rs[j+1].Time.After(start) {
 			j++
 		}
@@ -261,12 +271,8 @@ func denseMask(days []Day, rs []Reading) []bool {
 }
 
 // intervalValues turns a sparse meter's readings into one value per reading
-// interval: its average use per local day.
-func intervalValues(days []Day, rs []Reading) []sample {
-	loc := time.UTC
-	if len(days) > 0 {
-		loc = days[0].Date.Location()
-	}
+// interval: its average use per local day of loc.
+func intervalValues(rs []Reading, loc *time.Location) []sample {
 	var s []sample
 	for i := 0; i+1 < len(rs); {
 		k := i + 1

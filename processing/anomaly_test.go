@@ -35,7 +35,7 @@ func TestDetectAnomaliesI5(t *testing.T) {
 	use := repeat(2, 100)
 	use[30], use[70] = 20, 25
 	days := fromUse(date(2024, 1, 1), use...)
-	got := processing.DetectAnomalies(days, nil, processing.AnomalyOptions{Method: processing.MethodConsensus})
+	got := processing.DetectAnomalies(days, nil, berlin, processing.AnomalyOptions{Method: processing.MethodConsensus})
 	want := []struct {
 		idx   int
 		v, z  float64
@@ -49,7 +49,7 @@ func TestDetectAnomaliesI5(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if !g.Date.Equal(days[w.idx].Date) || g.Days != 1 || g.Consumption != w.v || g.Expected != 2 ||
+		if !g.Date.Equal(days[w.idx].Date.In(berlin)) || g.Days != 1 || g.Consumption != w.v || g.Expected != 2 ||
 			math.Abs(g.Score-w.z) > 1e-6 || !slices.Equal(g.Tests, w.tests) || g.Kind != "spike" {
 			t.Errorf("anomaly %d = %+v, want day %d, use %v, expected 2, score %v, tests %v, spike", i, g, w.idx, w.v, w.z, w.tests)
 		}
@@ -69,13 +69,13 @@ func TestDetectAnomaliesZerosNotFlagged(t *testing.T) {
 	use[0], use[50] = 0, 0
 	use[80] = 3 // far below anything N(10,1) gives in 100 draws
 	days := fromUse(date(2024, 1, 1), use...)
-	got := processing.DetectAnomalies(days, nil, processing.AnomalyOptions{Method: processing.MethodConsensus})
+	got := processing.DetectAnomalies(days, nil, berlin, processing.AnomalyOptions{Method: processing.MethodConsensus})
 	found := false
 	for _, a := range got {
-		if a.Date.Equal(days[0].Date) || a.Date.Equal(days[50].Date) {
+		if a.Date.Equal(days[0].Date.In(berlin)) || a.Date.Equal(days[50].Date.In(berlin)) {
 			t.Errorf("zero day flagged: %+v", a)
 		}
-		if a.Date.Equal(days[80].Date) {
+		if a.Date.Equal(days[80].Date.In(berlin)) {
 			found = true
 			if a.Kind != "drop" || a.Consumption != 3 || a.Score < 3 {
 				t.Errorf("drop = %+v, want kind drop, use 3, score > 3", a)
@@ -112,7 +112,7 @@ func TestDetectAnomaliesIntervals(t *testing.T) {
 	for i := range days {
 		days[i].Quality = processing.QualityInterpolated
 	}
-	got := processing.DetectAnomalies(days, rs, processing.AnomalyOptions{Method: processing.MethodConsensus})
+	got := processing.DetectAnomalies(days, rs, berlin, processing.AnomalyOptions{Method: processing.MethodConsensus})
 	if len(got) != 1 {
 		t.Fatalf("DetectAnomalies = %+v, want one interval", got)
 	}
@@ -143,13 +143,13 @@ func TestDetectAnomaliesDailyMeterSkipsGaps(t *testing.T) {
 		if i == 40 {
 			days[i].Quality = processing.QualityInterpolated
 		}
-		rs = append(rs, processing.Reading{Time: d.Date, Value: d.Reading})
+		rs = append(rs, processing.Reading{Time: d.Date.In(berlin), Value: d.Reading})
 	}
 	days[100].Quality = processing.QualityExtrapolated
 	days[110].Consumption = math.NaN()
 	days[110].Quality = processing.QualityUnknown
-	got := processing.DetectAnomalies(days, rs, processing.AnomalyOptions{Method: processing.MethodConsensus})
-	if len(got) != 1 || !got[0].Date.Equal(days[80].Date) {
+	got := processing.DetectAnomalies(days, rs, berlin, processing.AnomalyOptions{Method: processing.MethodConsensus})
+	if len(got) != 1 || !got[0].Date.Equal(days[80].Date.In(berlin)) {
 		t.Errorf("DetectAnomalies = %+v, want only day 80", got)
 	}
 }
@@ -157,7 +157,7 @@ func TestDetectAnomaliesDailyMeterSkipsGaps(t *testing.T) {
 func TestDetectAnomaliesTooFew(t *testing.T) {
 	use := repeat(2, 59)
 	use[30] = 50
-	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{Method: processing.MethodConsensus}); got != nil {
+	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, berlin, processing.AnomalyOptions{Method: processing.MethodConsensus}); got != nil {
 		t.Errorf("59 values: %+v, want none (spec: at least 60)", got)
 	}
 	use = repeat(0, 100)
@@ -165,10 +165,10 @@ func TestDetectAnomaliesTooFew(t *testing.T) {
 		use[i*3] = 2
 	}
 	use[60] = 50
-	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, processing.AnomalyOptions{Method: processing.MethodConsensus}); got != nil {
+	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), use...), nil, berlin, processing.AnomalyOptions{Method: processing.MethodConsensus}); got != nil {
 		t.Errorf("30 positive values: %+v, want none (spec: at least 30 positive)", got)
 	}
-	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), repeat(2, 100)...), nil, processing.AnomalyOptions{Method: "magic"}); got != nil {
+	if got := processing.DetectAnomalies(fromUse(date(2024, 1, 1), repeat(2, 100)...), nil, berlin, processing.AnomalyOptions{Method: "magic"}); got != nil {
 		t.Errorf("unknown method: %+v, want none", got)
 	}
 }

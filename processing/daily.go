@@ -182,7 +182,7 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 			p++
 		}
 		v, q := s.valueAt(c, m, p)
-		days[k] = Day{Date: m, Reading: v, Consumption: math.NaN(), Quality: q}
+		days[k] = Day{Date: Date(c), Reading: v, Consumption: math.NaN(), Quality: q}
 	}
 	for k := 0; k+1 < len(days); k++ {
 		d, next := &days[k], &days[k+1]

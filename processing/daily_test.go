@@ -49,7 +49,7 @@ func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math
 func dayAt(t testing.TB, s processing.Series, y int, m time.Month, d int) processing.Day {
 	t.Helper()
 	for _, row := range s.Days {
-		if ry, rm, rd := row.Date.Date(); ry == y && rm == m && rd == d {
+		if ry, rm, rd := row.Date.Civil(); ry == y && rm == m && rd == d {
 			return row
 		}
 	}
@@ -105,12 +105,12 @@ func TestDailySpecCases(t *testing.T) {
 				if len(s.Days) != tc.rows {
 					t.Fatalf("got %d rows, want %d", len(s.Days), tc.rows)
 				}
-				if !s.Days[0].Date.Equal(tc.firstDate) {
+				if !s.Days[0].Date.In(loc).Equal(tc.firstDate) {
 					t.Errorf("first row %v, want %v", s.Days[0].Date, tc.firstDate)
 				}
 				for k, d := range s.Days {
 					if want := tc.wantValues(k); !near(d.Reading, want, 1e-12) {
-						t.Errorf("row %d (%s): reading %v, want %v", k, d.Date.Format(time.DateOnly), d.Reading, want)
+						t.Errorf("row %d (%s): reading %v, want %v", k, d.Date, d.Reading, want)
 					}
 				}
 				// New semantics: a day's use is labelled with the day it
@@ -210,12 +210,12 @@ func TestDailyBackward(t *testing.T) {
 			s := build(t, tc.rs, tc.opt)
 			first, last := tc.rs[0].Time, tc.rs[len(tc.rs)-1].Time
 			for k, d := range s.Days {
-				if want, ok := tc.check[d.Date]; ok && !near(d.Reading, want, 1e-12) {
-					t.Errorf("%s: %v, want %v", d.Date.Format(time.DateOnly), d.Reading, want)
+				if want, ok := tc.check[d.Date.In(loc)]; ok && !near(d.Reading, want, 1e-12) {
+					t.Errorf("%s: %v, want %v", d.Date, d.Reading, want)
 				}
-				outside := d.Date.Before(first) || k+1 < len(s.Days) && s.Days[k+1].Date.After(last)
+				outside := d.Date.In(loc).Before(first) || k+1 < len(s.Days) && s.Days[k+1].Date.In(loc).After(last)
 				if outside && d.Quality != processing.QualityExtrapolated {
-					t.Errorf("%s: quality %v, want extrapolated", d.Date.Format(time.DateOnly), d.Quality)
+					t.Errorf("%s: quality %v, want extrapolated", d.Date, d.Quality)
 				}
 			}
 		})
@@ -244,7 +244,7 @@ func TestDailySeasonal(t *testing.T) {
 		}
 		for _, d := range s.Days[:31] {
 			if !near(d.Consumption, 100.0/31, 1e-12) {
-				t.Errorf("%s: %v, want 100/31", d.Date.Format(time.DateOnly), d.Consumption)
+				t.Errorf("%s: %v, want 100/31", d.Date, d.Consumption)
 			}
 		}
 		if got := s.Days[31].Reading; !near(got, 200, 1e-12) {
@@ -263,11 +263,11 @@ func TestDailySeasonal(t *testing.T) {
 		jan, feb := total*(15.0/31)/weight, total*(12.0/29)/weight
 		for _, d := range s.Days[:len(s.Days)-1] {
 			want := jan
-			if d.Date.Month() == time.February {
+			if d.Date.In(loc).Month() == time.February {
 				want = feb
 			}
 			if !near(d.Consumption, want, 1e-12) {
-				t.Errorf("%s: %v, want %v", d.Date.Format(time.DateOnly), d.Consumption, want)
+				t.Errorf("%s: %v, want %v", d.Date, d.Consumption, want)
 			}
 		}
 		if got := s.Days[len(s.Days)-1].Reading; !near(got, 100+total, 1e-12) {
@@ -290,12 +290,12 @@ func TestDailySeasonal(t *testing.T) {
 		want := 100.0
 		for k, d := range s.Days {
 			if !near(d.Reading, want, 1e-12) {
-				t.Errorf("%s: %v, want %v", d.Date.Format(time.DateOnly), d.Reading, want)
+				t.Errorf("%s: %v, want %v", d.Date, d.Reading, want)
 			}
 			switch {
 			case k < 8:
 				want++
-			case d.Date.Month() == time.January:
+			case d.Date.In(loc).Month() == time.January:
 				want += jan
 			default:
 				want += feb
@@ -321,11 +321,11 @@ func TestDailySeasonal(t *testing.T) {
 		}
 		for _, d := range s.Days[:60] {
 			want := jan
-			if d.Date.Month() == time.February {
+			if d.Date.In(loc).Month() == time.February {
 				want = feb
 			}
 			if !near(d.Consumption, want, 1e-9) {
-				t.Errorf("%s: %v, want %v", d.Date.Format(time.DateOnly), d.Consumption, want)
+				t.Errorf("%s: %v, want %v", d.Date, d.Consumption, want)
 			}
 		}
 	})
@@ -347,7 +347,7 @@ func TestDailyIntensity(t *testing.T) {
 	want := []float64{10, 10, 10, 10, 10, 20, 20}
 	for k, w := range want {
 		if !near(s.Days[k].Consumption, w, 1e-12) {
-			t.Errorf("%s: %v, want %v", s.Days[k].Date.Format(time.DateOnly), s.Days[k].Consumption, w)
+			t.Errorf("%s: %v, want %v", s.Days[k].Date, s.Days[k].Consumption, w)
 		}
 	}
 
@@ -403,8 +403,8 @@ func TestDailyDST(t *testing.T) {
 			t.Errorf("%s: %v (%v), want %v measured", tc.day.Format(time.DateOnly), row.Consumption, row.Quality, tc.want)
 		}
 		for _, d := range s.Days[:len(s.Days)-1] {
-			if !d.Date.Equal(tc.day) && d.Consumption != 24 {
-				t.Errorf("%s: %v, want 24", d.Date.Format(time.DateOnly), d.Consumption)
+			if !d.Date.In(loc).Equal(tc.day) && d.Consumption != 24 {
+				t.Errorf("%s: %v, want 24", d.Date, d.Consumption)
 			}
 		}
 	}
@@ -451,16 +451,16 @@ func TestDailyDense(t *testing.T) {
 		for _, d := range s.Days {
 			var want float64
 			if shift == 0 {
-				want = rs[byTime[d.Date.UnixNano()]].Value
+				want = rs[byTime[d.Date.In(loc).UnixNano()]].Value
 			} else {
-				i := byTime[d.Date.Add(shift).UnixNano()] // the reading 30 min after midnight
+				i := byTime[d.Date.In(loc).Add(shift).UnixNano()] // the reading 30 min after midnight
 				want = rs[i-1].Value + (rs[i].Value-rs[i-1].Value)/2
 			}
 			if shift == 0 && d.Reading != want || !near(d.Reading, want, 1e-13) {
-				t.Fatalf("shift %v, %s: %v, want %v", shift, d.Date.Format(time.DateOnly), d.Reading, want)
+				t.Fatalf("shift %v, %s: %v, want %v", shift, d.Date, d.Reading, want)
 			}
 			if d.Quality != processing.QualityMeasured && !math.IsNaN(d.Consumption) {
-				t.Errorf("%s: quality %v, want measured", d.Date.Format(time.DateOnly), d.Quality)
+				t.Errorf("%s: quality %v, want measured", d.Date, d.Quality)
 			}
 		}
 	}
@@ -489,7 +489,7 @@ func TestDailyQuality(t *testing.T) {
 			s := build(t, rs, processing.DailyOptions{Location: loc, MeasuredGap: tc.gap})
 			for _, d := range s.Days[:len(s.Days)-1] {
 				if d.Quality != tc.want {
-					t.Errorf("%s: %v, want %v", d.Date.Format(time.DateOnly), d.Quality, tc.want)
+					t.Errorf("%s: %v, want %v", d.Date, d.Quality, tc.want)
 				}
 			}
 			if q := s.Days[len(s.Days)-1].Quality; q != processing.QualityUnknown {
@@ -528,10 +528,10 @@ func TestDailyRange(t *testing.T) {
 			if len(s.Days) == 0 {
 				t.Fatal("empty series")
 			}
-			if got := s.Days[0].Date; !got.Equal(tc.first) {
+			if got := s.Days[0].Date.In(loc); !got.Equal(tc.first) {
 				t.Errorf("first %v, want %v", got, tc.first)
 			}
-			if got := s.Days[len(s.Days)-1].Date; !got.Equal(tc.last) {
+			if got := s.Days[len(s.Days)-1].Date.In(loc); !got.Equal(tc.last) {
 				t.Errorf("last %v, want %v", got, tc.last)
 			}
 			cuts := 0
@@ -554,9 +554,9 @@ func TestDailyRange(t *testing.T) {
 		s := build(t, rs, processing.DailyOptions{Location: loc, From: day(loc, 2024, 2, 1), To: day(loc, 2024, 2, 3)})
 		for k, d := range s.Days {
 			// Hours, not days: 2024-03-31 is 23 h long in Berlin.
-			want := 100 * d.Date.Sub(rs[0].Time).Hours() / rs[1].Time.Sub(rs[0].Time).Hours()
+			want := 100 * d.Date.In(loc).Sub(rs[0].Time).Hours() / rs[1].Time.Sub(rs[0].Time).Hours()
 			if !near(d.Reading, want, 1e-12) || k < 2 && d.Quality != processing.QualityInterpolated {
-				t.Errorf("%s: %v (%v), want %v interpolated", d.Date.Format(time.DateOnly), d.Reading, d.Quality, want)
+				t.Errorf("%s: %v (%v), want %v interpolated", d.Date, d.Reading, d.Quality, want)
 			}
 		}
 	})
@@ -645,7 +645,7 @@ func checkInvariants(t testing.TB, rs []processing.Reading, s processing.Series,
 	}
 	rows := make(map[int64]processing.Day, len(s.Days))
 	for _, d := range s.Days {
-		rows[d.Date.UnixNano()] = d
+		rows[d.Date.In(loc).UnixNano()] = d
 	}
 	for _, r := range rs {
 		if d, ok := rows[r.Time.UnixNano()]; ok && d.Reading != r.Value {
@@ -708,7 +708,7 @@ func TestDailyProperties(t *testing.T) {
 		// difference.
 		idx := make(map[int64]int, len(s.Days))
 		for k, d := range s.Days {
-			idx[d.Date.UnixNano()] = k
+			idx[d.Date.In(loc).UnixNano()] = k
 		}
 		var aligned []processing.Reading
 		for _, r := range sorted {

@@ -113,14 +113,14 @@ func profileAnomalies(s []sample) []Anomaly {
 		return nil
 	}
 	src := s[0].src
-	loc := src.days[0].Date.Location()
+	loc := src.loc
 	var out []Anomaly
 	rs := src.rs
 	if len(rs) >= 3 && hasTypo(rs) {
 		clean, events := dropTypos(slices.Clone(rs), nil, loc)
 		if len(events) > 0 {
 			out = append(out, typoAnomalies(rs, clean, events, loc)...)
-			s, _ = judgedSamples(src.days, clean)
+			s, _ = judgedSamples(src.days, clean, loc)
 		}
 		rs = clean
 	}
@@ -193,16 +193,17 @@ func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location, sc *pmScr
 	}
 	// Derived meters: a register summed from their known days.
 	pseudo := sc.pseudo[:0]
+	dc := dayClock{loc: loc}
 	c := 0.0
 	for _, d := range days {
 		if math.IsNaN(d.Consumption) || d.Quality == QualityUnknown {
 			continue
 		}
-		pseudo = append(pseudo, Reading{Time: d.Date, Value: c})
+		pseudo = append(pseudo, Reading{Time: dc.midnight(int(d.Date)), Value: c})
 		c += max(d.Consumption, 0)
 	}
 	if n := len(pseudo); n > 0 {
-		last := days[len(days)-1].Date
+		last := dc.midnight(int(days[len(days)-1].Date))
 		if last.After(pseudo[n-1].Time) {
 			pseudo = append(pseudo, Reading{Time: last, Value: c})
 		}

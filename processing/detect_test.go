@@ -46,7 +46,7 @@ func detectProfile(t *testing.T, rs []processing.Reading) []processing.Anomaly {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return processing.DetectAnomalies(s.Days, rs, processing.AnomalyOptions{})
+	return processing.DetectAnomalies(s.Days, rs, berlin, processing.AnomalyOptions{})
 }
 
 func dayOf(i int) time.Time { return date(2021, 1, 1).AddDate(0, 0, i) }
@@ -248,7 +248,7 @@ func TestProfileWithoutReadings(t *testing.T) {
 	use := seasonalUse(400, 5)
 	use[200] *= 5
 	days := fromUse(dayOf(0), use...)
-	got := processing.DetectAnomalies(days, nil, processing.AnomalyOptions{Method: processing.MethodProfile})
+	got := processing.DetectAnomalies(days, nil, berlin, processing.AnomalyOptions{Method: processing.MethodProfile})
 	if len(got) != 1 || !got[0].Date.Equal(dayOf(200)) || got[0].Kind != processing.AnomalySpike {
 		t.Errorf("got %+v, want one spike on day 200", got)
 	}

@@ -27,22 +27,14 @@ func newDayIndex(days []Day) dayIndex {
 	if len(days) == 0 {
 		return dayIndex{}
 	}
-	// dateOf of each day, from its zone period's offset.
-	var dc dayClock
-	date := func(t time.Time) int {
-		if loc := t.Location(); loc != dc.loc {
-			dc = dayClock{loc: loc}
-		}
-		return dc.day(t)
-	}
-	first := date(days[0].Date)
+	first := int(days[0].Date)
 	if consecutiveDays(days, first) {
 		// The usual case: days[i] is civil day first+i.
 		return dayIndex{first: first, n: len(days), days: days}
 	}
-	last := date(days[len(days)-1].Date)
+	last := int(days[len(days)-1].Date)
 	for _, d := range days { // the contract says consecutive and sorted, but be safe
-		n := date(d.Date)
+		n := int(d.Date)
 		first, last = min(first, n), max(last, n)
 	}
 	ix := dayIndex{first: first, n: last - first + 1, days: days, pos: make([]int32, last-first+1)}
@@ -50,7 +42,7 @@ func newDayIndex(days []Day) dayIndex {
 		ix.pos[i] = -1
 	}
 	for i, d := range days {
-		ix.pos[date(d.Date)-first] = int32(i)
+		ix.pos[int(d.Date)-first] = int32(i)
 	}
 	return ix
 }
@@ -296,12 +288,11 @@ func buildMaster(m Meter, sources map[string]*MeterResult, judge func(id string,
 		return true
 	}
 	k := 0
-	dc := dayClock{loc: loc} // midnight, day after day
 	for n := lo; n <= hi; n++ {
 		for k < len(periods) && periods[k].end != math.MaxInt && periods[k].end+1 < n {
 			k++
 		}
-		d := Day{Date: dc.midnight(n), Reading: math.NaN(), Consumption: math.NaN()}
+		d := Day{Date: Date(n), Reading: math.NaN(), Consumption: math.NaN()}
 		ok := false
 		switch {
 		case k < len(periods) && n >= periods[k].start && n <= periods[k].end:

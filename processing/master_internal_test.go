@@ -25,7 +25,7 @@ func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0
 func series(start time.Time, regs ...float64) []Day {
 	days := make([]Day, len(regs))
 	for i, r := range regs {
-		days[i] = Day{Date: start.AddDate(0, 0, i), Reading: r, Consumption: math.NaN()}
+		days[i] = Day{Date: DateOf(start) + Date(i), Reading: r, Consumption: math.NaN()}
 		if i+1 < len(regs) {
 			days[i].Consumption = regs[i+1] - r
 			days[i].Quality = QualityMeasured
@@ -67,7 +67,7 @@ func near(a, b float64) bool {
 func dayOf(t *testing.T, days []Day, d time.Time) Day {
 	t.Helper()
 	for _, x := range days {
-		if x.Date.Equal(d) {
+		if x.Date == DateOf(d) {
 			return x
 		}
 	}

@@ -15,40 +15,29 @@ import (
 // Labels are month starts, so no month is labelled with a future date, and
 // the use of a month's last day belongs to that month (spec §2.10, W-16).
 //
-// loc is the zone whose calendar defines the months; nil means each Day's own
-// Date location.
+// loc is the zone of the days, in which the months start (nil means UTC).
 func Monthly(days []Day, loc *time.Location) []Month {
 	if len(days) == 0 {
 		return nil
 	}
+	if loc == nil {
+		loc = time.UTC
+	}
 	// Sorted days (the usual case) span exactly the months from the first
 	// day's to the last day's.
 	span := func(d Day) int {
-		t := d.Date
-		if loc != nil {
-			t = t.In(loc)
-		}
-		y, m, _ := t.Date()
+		y, m, _ := d.Date.Civil()
 		return 12*y + int(m)
 	}
 	out := make([]Month, 0, min(max(span(days[len(days)-1])-span(days[0])+1, 1), len(days)))
-	var dc dayClock
 	var from, to int // civil days of the last Month: [from, to)
 	for _, d := range days {
-		t := d.Date
-		if loc != nil {
-			t = t.In(loc)
-		}
-		// The same date as t.Date(), from the zone period's offset.
-		if dc.loc != t.Location() {
-			dc = dayClock{loc: t.Location()}
-		}
-		if c := dc.day(t); len(out) == 0 || c < from || c >= to {
+		if c := int(d.Date); len(out) == 0 || c < from || c >= to {
 			y, m, dd := civilFromDays(c)
 			from = c - dd + 1
 			to = from + daysInMonth(y, m)
 			out = append(out, Month{
-				Start:       time.Date(y, m, 1, 0, 0, 0, 0, t.Location()),
+				Start:       time.Date(y, m, 1, 0, 0, 0, 0, loc),
 				Reading:     math.NaN(),
 				Consumption: math.NaN(),
 			})

@@ -23,7 +23,7 @@ func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0
 func measured(start time.Time, regs ...float64) []processing.Day {
 	days := make([]processing.Day, len(regs))
 	for i, r := range regs {
-		days[i] = processing.Day{Date: start.AddDate(0, 0, i), Reading: r, Consumption: math.NaN()}
+		days[i] = processing.Day{Date: processing.DateOf(start.AddDate(0, 0, i)), Reading: r, Consumption: math.NaN()}
 		if i+1 < len(regs) {
 			days[i].Consumption = regs[i+1] - r
 			days[i].Quality = processing.QualityMeasured
@@ -103,16 +103,19 @@ func TestMonthly(t *testing.T) {
 	}
 }
 
-// Months follow the given zone's calendar: a day that is 1 March in Berlin
-// but still 28/29 February in UTC belongs to March.
+// Months follow the days' calendar dates; the zone says where each month
+// starts: 1 March is in March whatever the zone (its Berlin midnight is
+// still 29 February in UTC), and nil means UTC.
 func TestMonthlyLocation(t *testing.T) {
 	days := measured(date(2024, 2, 29), 0, 1, 2)
 	got := processing.Monthly(days, berlin)
 	if len(got) != 2 || !got[1].Start.Equal(date(2024, 3, 1)) || got[1].Reading != 1 {
 		t.Errorf("Monthly = %+v, want February and March (reading 1)", got)
 	}
-	utc := processing.Monthly(days, time.UTC)
-	if len(utc) != 2 || utc[0].Days != 2 {
-		t.Errorf("Monthly in UTC = %+v, want the first two days in February", utc)
+	for _, loc := range []*time.Location{time.UTC, nil} {
+		utc := processing.Monthly(days, loc)
+		if len(utc) != 2 || utc[0].Days != 1 || !utc[1].Start.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) || utc[1].Reading != 1 {
+			t.Errorf("Monthly in %v = %+v, want February and March (reading 1) from UTC midnights", loc, utc)
+		}
 	}
 }

@@ -208,7 +208,7 @@ func (p *Plan) ProcessPhysical(k int, rs []Reading) error {
 	if err != nil {
 		return err
 	}
-	values, mask := judgedValues(r.Days, usableReadings(r.Days, rs))
+	values, mask := judgedValues(r.Days, usableReadings(r.Days, rs, p.h.Location), p.h.Location)
 	if len(values) > 0 {
 		values[0].src.prof = prof
 	}
@@ -279,7 +279,7 @@ func (p *Plan) Derive() error {
 		case Master:
 			r.Days, mask, r.Events, err = buildMaster(m, byID, judge, p.h.Location, p.h.GasKWhPerM3)
 		case Virtual:
-			r.Days, mask, r.Events, err = buildVirtual(m, byID, judge, p.h.GasKWhPerM3)
+			r.Days, mask, r.Events, err = buildVirtual(m, byID, judge, p.h.Location, p.h.GasKWhPerM3)
 		}
 		if err != nil {
 			return err
@@ -305,7 +305,7 @@ func (p *Plan) Derived() int { return len(p.order) - p.nPhys }
 // concurrently.
 func (p *Plan) DetectDerived(k int) {
 	i := p.order[p.nPhys+k]
-	p.res[i].Anomalies = detectMasked(p.res[i].Days, p.judge[k], p.opt.Anomaly)
+	p.res[i].Anomalies = detectMasked(p.res[i].Days, p.judge[k], p.h.Location, p.opt.Anomaly)
 }
 
 // Result returns every meter's result, once all are computed.
@@ -425,9 +425,7 @@ func newDayMask(days []Day, mask []bool) dayMask {
 	if len(days) == 0 {
 		return dayMask{}
 	}
-	// dateOf of each day, from its zone period's offset.
-	dc := dayClock{loc: days[0].Date.Location()}
-	dm := dayMask{first: dc.day(days[0].Date)}
+	dm := dayMask{first: int(days[0].Date)}
 	if len(mask) >= len(days) && consecutiveDays(days, dm.first) {
 		// The usual case: the flags are the mask as it is (it is not
 		// modified later).
@@ -435,10 +433,7 @@ func newDayMask(days []Day, mask []bool) dayMask {
 		return dm
 	}
 	for i, d := range days {
-		if d.Date.Location() != dc.loc {
-			dc = dayClock{loc: d.Date.Location()}
-		}
-		k := dc.day(d.Date) - dm.first
+		k := int(d.Date) - dm.first
 		for len(dm.ok) <= k {
 			dm.ok = append(dm.ok, false)
 		}
@@ -449,15 +444,10 @@ func newDayMask(days []Day, mask []bool) dayMask {
 	return dm
 }
 
-// consecutiveDays reports whether days are the civil days first, first+1, …
-// (each read as dateOf its Date).
+// consecutiveDays reports whether days are the civil days first, first+1, ….
 func consecutiveDays(days []Day, first int) bool {
-	var dc dayClock
 	for i, d := range days {
-		if loc := d.Date.Location(); loc != dc.loc {
-			dc = dayClock{loc: loc}
-		}
-		if dc.day(d.Date) != first+i {
+		if int(d.Date) != first+i {
 			return false
 		}
 	}

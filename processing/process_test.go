@@ -293,10 +293,10 @@ func TestProcessSynthetic(t *testing.T) {
 		t.Fatal(err)
 	}
 	by := map[string]processing.MeterResult{}
-	use := map[string]map[time.Time]float64{} // meter → local midnight → use
+	use := map[string]map[processing.Date]float64{} // meter → day → use
 	for _, r := range res.Meters {
 		by[r.Meter.ID] = r
-		use[r.Meter.ID] = map[time.Time]float64{}
+		use[r.Meter.ID] = map[processing.Date]float64{}
 		for _, d := range r.Days {
 			use[r.Meter.ID][d.Date] = d.Consumption
 		}
@@ -321,7 +321,7 @@ func TestProcessSynthetic(t *testing.T) {
 				sum += use[s.ID][d.Date]
 			}
 			if math.Abs(sum-base.Days[i].Consumption) > 1e-9*math.Max(1, math.Abs(sum)) {
-				t.Fatalf("%s %s: virtual + subtrahends = %v, base %v", m.ID, d.Date.Format(time.DateOnly), sum, base.Days[i].Consumption)
+				t.Fatalf("%s %s: virtual + subtrahends = %v, base %v", m.ID, d.Date, sum, base.Days[i].Consumption)
 			}
 		}
 	}
@@ -407,11 +407,11 @@ func TestProcessGasReplacement(t *testing.T) {
 	k := by["eg_kalfire"]
 	for i, d := range k.Days[:len(k.Days)-1] {
 		want := 0.5 // 1 − 0.5 before the replacement
-		if !d.Date.Before(date(2024, 11, 13)) {
+		if d.Date >= processing.DateOf(date(2024, 11, 13)) {
 			want = 1.5
 		}
 		if math.Abs(d.Consumption-want) > 1e-9 {
-			t.Fatalf("eg_kalfire day %d (%s) = %v, want %v", i, d.Date.Format(time.DateOnly), d.Consumption, want)
+			t.Fatalf("eg_kalfire day %d (%s) = %v, want %v", i, d.Date, d.Consumption, want)
 		}
 	}
 }

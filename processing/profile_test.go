@@ -79,7 +79,7 @@ func profNMAE(t *testing.T, s profSynth, rs []processing.Reading, intensity func
 	}
 	byDay := map[int64]float64{}
 	for _, d := range ser.Days {
-		byDay[d.Date.Unix()] = d.Consumption
+		byDay[d.Date.In(s.loc).Unix()] = d.Consumption
 	}
 	abs, tot := 0.0, 0.0
 	for i := range s.use {
@@ -313,9 +313,9 @@ func TestLearnedIntensityKeepsReadingsExact(t *testing.T) {
 		}
 		byDay := map[int64]processing.Day{}
 		for _, d := range ser.Days {
-			byDay[d.Date.Unix()] = d
+			byDay[d.Date.In(loc).Unix()] = d
 			if !math.IsNaN(d.Consumption) && d.Consumption < 0 {
-				t.Errorf("seed %d: negative use %g on %s", seed, d.Consumption, d.Date.Format(time.DateOnly))
+				t.Errorf("seed %d: negative use %g on %s", seed, d.Consumption, d.Date)
 			}
 		}
 		for _, r := range rs {

@@ -113,7 +113,7 @@ func TestDecreasingRegisters(t *testing.T) {
 			}
 			for k, d := range s.Days {
 				if !near(d.Reading, tc.want[k], 1e-12) {
-					t.Errorf("%s: %v, want %v", d.Date.Format(time.DateOnly), d.Reading, tc.want[k])
+					t.Errorf("%s: %v, want %v", d.Date, d.Reading, tc.want[k])
 				}
 			}
 			checkInvariants(t, nil, s, time.UTC, false)
@@ -151,7 +151,7 @@ func TestResetDense(t *testing.T) {
 	}
 	for _, d := range s.Days[:len(s.Days)-1] {
 		if !near(d.Consumption, 24, 1e-12) {
-			t.Errorf("%s: %v, want 24", d.Date.Format(time.DateOnly), d.Consumption)
+			t.Errorf("%s: %v, want 24", d.Date, d.Consumption)
 		}
 	}
 }

@@ -100,7 +100,7 @@ func TestPatternScaleFree(t *testing.T) {
 	b := build(t, rs, opt)
 	for k := range a.Days {
 		if !near(a.Days[k].Reading, b.Days[k].Reading, 1e-12) {
-			t.Fatalf("%s: %v vs %v", a.Days[k].Date.Format(time.DateOnly), a.Days[k].Reading, b.Days[k].Reading)
+			t.Fatalf("%s: %v vs %v", a.Days[k].Date, a.Days[k].Reading, b.Days[k].Reading)
 		}
 	}
 }

@@ -32,12 +32,35 @@ func (q Quality) String() string {
 	return "unknown"
 }
 
-// Day is one local calendar day of a meter's series.
+// Date is a local calendar day, counted in days from 1970-01-01 in the
+// proleptic Gregorian calendar. It has no zone: the instant it starts at is
+// its midnight in the location of the series it belongs to (Date.In).
+type Date int32
+
+// DateOf returns the calendar day that t shows in its own location.
+func DateOf(t time.Time) Date { return Date(dateOf(t)) }
+
+// In returns the first instant of d in loc: its local midnight, or, where
+// the clocks skip midnight, the transition that starts the day.
+func (d Date) In(loc *time.Location) time.Time { return midnight(int(d), loc) }
+
+// Civil returns d's year, month and day of month.
+func (d Date) Civil() (year int, month time.Month, day int) { return civilFromDays(int(d)) }
+
+// String formats d as 2006-01-02.
+func (d Date) String() string {
+	y, m, dd := d.Civil()
+	return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+}
+
+// Day is one local calendar day of a meter's series. It holds no pointer and
+// takes 24 bytes, so that long series are compact and the collector never
+// scans them.
 type Day struct {
-	Date        time.Time // local midnight that starts the day, in the series' location
-	Reading     float64   // register at Date
-	Consumption float64   // use during [Date, next local midnight); NaN when unknown
-	Quality     Quality   // quality of Consumption
+	Date        Date    // local calendar day; it starts at Date.In(the series' location)
+	Quality     Quality // quality of Consumption
+	Reading     float64 // register at the day's first instant
+	Consumption float64 // use during the day; NaN when unknown
 }
 
 // Month is one local calendar month, derived from the daily series.

@@ -18,8 +18,9 @@ import (
 // (unknown days add nothing). Quality is the worst of the inputs'.
 //
 // judge(id, n) says whether meter id's day n may be judged for anomalies;
-// the returned mask says the same of the virtual meter's days.
-func buildVirtual(m Meter, sources map[string]*MeterResult, judge func(id string, n int) bool, gas float64) ([]Day, []bool, []Event, error) {
+// the returned mask says the same of the virtual meter's days. loc is the
+// zone of the days, in which events are dated.
+func buildVirtual(m Meter, sources map[string]*MeterResult, judge func(id string, n int) bool, loc *time.Location, gas float64) ([]Day, []bool, []Event, error) {
 	if m.Base == "" {
 		return nil, nil, nil, fmt.Errorf("%w: virtual %q has no base meter", ErrInvalidMeter, m.ID)
 	}
@@ -32,7 +33,7 @@ func buildVirtual(m Meter, sources map[string]*MeterResult, judge func(id string
 		f       float64
 		ix      dayIndex
 		missing int
-		first   time.Time
+		first   Date
 	}
 	subs := make([]sub, len(m.Subtract))
 	for i, s := range m.Subtract {
@@ -52,16 +53,12 @@ func buildVirtual(m Meter, sources map[string]*MeterResult, judge func(id string
 	var (
 		reg, negSum, scale float64
 		negCount           int
-		negFirst           time.Time
+		negFirst           Date
 	)
-	var dc dayClock // dateOf, from the zone period's offset
 	for i, b := range base.Days {
 		d := Day{Date: b.Date, Reading: reg, Consumption: b.Consumption, Quality: b.Quality}
 		if !math.IsNaN(d.Consumption) {
-			if loc := b.Date.Location(); loc != dc.loc {
-				dc = dayClock{loc: loc}
-			}
-			n := dc.day(b.Date)
+			n := int(b.Date)
 			mask[i] = judge(m.Base, n)
 			scale = math.Abs(b.Consumption)
 			for j := range subs {
@@ -102,15 +99,15 @@ func buildVirtual(m Meter, sources map[string]*MeterResult, judge func(id string
 	var events []Event
 	for _, s := range subs {
 		if s.missing > 0 {
-			events = append(events, Event{Time: s.first, Kind: EventMissingSource, Message: fmt.Sprintf(
+			events = append(events, Event{Time: s.first.In(loc), Kind: EventMissingSource, Message: fmt.Sprintf(
 				"virtual %s: subtrahend %s has no use on %d days from %s; those days are unknown",
-				m.ID, s.id, s.missing, s.first.Format(time.DateOnly))})
+				m.ID, s.id, s.missing, s.first)})
 		}
 	}
 	if negCount > 0 {
-		events = append(events, Event{Time: negFirst, Kind: EventNegativeBalance, Message: fmt.Sprintf(
+		events = append(events, Event{Time: negFirst.In(loc), Kind: EventNegativeBalance, Message: fmt.Sprintf(
 			"virtual %s: use is negative on %d days from %s, %g in total (the subtracted meters used more than the base)",
-			m.ID, negCount, negFirst.Format(time.DateOnly), negSum)})
+			m.ID, negCount, negFirst, negSum)})
 	}
 	return days, mask, events, nil
 }

@@ -28,7 +28,7 @@ func TestVirtualKalfire(t *testing.T) {
 	)
 	m := Meter{ID: "eg_kalfire", Kind: Virtual, Unit: M3, Base: "gas_total",
 		Subtract: []Subtrahend{{ID: "gastherme_gesamt", From: KWh, To: M3}}}
-	days, _, events, err := buildVirtual(m, src, judgeAll, 0)
+	days, _, events, err := buildVirtual(m, src, judgeAll, berlin, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestVirtualStromAllgemein(t *testing.T) {
 		Subtract: []Subtrahend{{ID: "eg_strom"}, {ID: "og1_strom"}, {ID: "og2_strom"}}}
 
 	t.Run("og2 without data", func(t *testing.T) {
-		days, _, events, err := buildVirtual(m, results(base, eg, og1, physical("og2_strom", KWh, nil)), judgeAll, 0)
+		days, _, events, err := buildVirtual(m, results(base, eg, og1, physical("og2_strom", KWh, nil)), judgeAll, berlin, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestVirtualStromAllgemein(t *testing.T) {
 	t.Run("og2 with data", func(t *testing.T) {
 		og2 := physical("og2_strom", KWh, uses(2, 1, 1, 1))
 		src := results(base, eg, og1, og2)
-		days, _, events, err := buildVirtual(m, src, judgeAll, 0)
+		days, _, events, err := buildVirtual(m, src, judgeAll, berlin, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func TestVirtualQualityAndResidue(t *testing.T) {
 	s2 := uses(1, 0.2, 0)
 	s[0].Quality = QualityExtrapolated
 	days, _, events, err := buildVirtual(Meter{ID: "v", Kind: Virtual, Base: "b", Subtract: []Subtrahend{{ID: "s"}, {ID: "s2"}}},
-		results(physical("b", KWh, b), physical("s", KWh, s), physical("s2", KWh, s2)), judgeAll, 0)
+		results(physical("b", KWh, b), physical("s", KWh, s), physical("s2", KWh, s2)), judgeAll, berlin, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestVirtualInvalid(t *testing.T) {
 		{"unknown subtrahend", Meter{ID: "v", Kind: Virtual, Base: "b", Subtract: []Subtrahend{{ID: "x"}}}, ErrUnknownMeter},
 		{"bad conversion", Meter{ID: "v", Kind: Virtual, Base: "b", Subtract: []Subtrahend{{ID: "s", From: KWh, To: "furlongs"}}}, ErrUnsupportedConversion},
 	} {
-		_, _, _, err := buildVirtual(c.m, src, judgeAll, 0)
+		_, _, _, err := buildVirtual(c.m, src, judgeAll, berlin, 0)
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), `"v"`) {
 			t.Errorf("%s: err = %v, want %v naming the meter", c.name, err, c.want)
 		}

@@ -74,7 +74,7 @@ func TestCompactTo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.PutResult("gas", storage.StoredResult{Unit: "m3", Computed: fixedNow, Days: []processing.Day{{Date: day(2020, 1, 1), Reading: 1, Consumption: 2, Quality: processing.QualityMeasured}}}); err != nil {
+	if err := db.PutResult("gas", storage.StoredResult{Unit: "m3", Computed: fixedNow, Days: []processing.Day{{Date: processing.DateOf(day(2020, 1, 1)), Reading: 1, Consumption: 2, Quality: processing.QualityMeasured}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SetState("cursor", []byte("c1")); err != nil {

@@ -25,8 +25,9 @@ type StoredResult struct {
 
 // PutResult replaces the stored result of meter with r, in one committed
 // transaction. NaN and infinite values (unknown consumption) survive the
-// round trip. Times come back with their instant and UTC offset, but a named
-// zone (Europe/Berlin) comes back as a fixed offset.
+// round trip. Days are stored as calendar dates. Other times come back with
+// their instant and UTC offset, but a named zone (Europe/Berlin) comes back as
+// a fixed offset.
 func (db *DB) PutResult(meter string, r StoredResult) error {
 	if err := checkKey("meter name", meter); err != nil {
 		return fmt.Errorf("put result: %w", err)
@@ -128,6 +129,39 @@ func (f *jfloat) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// jdate is a processing.Date whose JSON form is "2006-01-02". It also reads
+// what version 1 records hold, the day's local midnight as an RFC 3339 time,
+// whose own UTC offset shows the local date.
+type jdate processing.Date
+
+func (d jdate) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, processing.Date(d).String()), nil
+}
+
+func (d *jdate) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("date %s: %w", b, err)
+	}
+	layout := time.DateOnly
+	if len(s) > len(time.DateOnly) {
+		layout = time.RFC3339Nano
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil {
+		return fmt.Errorf("date %s: %w", b, err)
+	}
+	*d = jdate(processing.DateOf(t))
+	return nil
+}
+
+// Result record versions: version 1 stored a day's date as its local
+// midnight (an RFC 3339 time), version 2 as a calendar date. Both are read.
+const (
+	resultRecordV1 = 1
+	resultRecordV  = 2 // written
+)
+
 // resultRecord is the JSON form of a StoredResult in bucket results.
 type resultRecord struct {
 	V         int             `json:"v"`
@@ -141,10 +175,10 @@ type resultRecord struct {
 }
 
 type dayRecord struct {
-	Date        time.Time `json:"date"`
-	Reading     jfloat    `json:"reading"`
-	Consumption jfloat    `json:"consumption"`
-	Quality     string    `json:"quality"`
+	Date        jdate  `json:"date"`
+	Reading     jfloat `json:"reading"`
+	Consumption jfloat `json:"consumption"`
+	Quality     string `json:"quality"`
 }
 
 type monthRecord struct {
@@ -171,9 +205,9 @@ type eventRecord struct {
 }
 
 func toResultRecord(r StoredResult) resultRecord {
-	rec := resultRecord{V: 1, Kind: r.Kind, Unit: r.Unit, Computed: r.Computed}
+	rec := resultRecord{V: resultRecordV, Kind: r.Kind, Unit: r.Unit, Computed: r.Computed}
 	for _, d := range r.Days {
-		rec.Days = append(rec.Days, dayRecord{d.Date, jfloat(d.Reading), jfloat(d.Consumption), d.Quality.String()})
+		rec.Days = append(rec.Days, dayRecord{jdate(d.Date), jfloat(d.Reading), jfloat(d.Consumption), d.Quality.String()})
 	}
 	for _, m := range r.Months {
 		rec.Months = append(rec.Months, monthRecord{m.Start, jfloat(m.Reading), jfloat(m.Consumption), m.Days})
@@ -188,8 +222,8 @@ func toResultRecord(r StoredResult) resultRecord {
 }
 
 func (rec resultRecord) result() (StoredResult, error) {
-	if rec.V != 1 {
-		return StoredResult{}, fmt.Errorf("result record version %d, want 1", rec.V)
+	if rec.V != resultRecordV1 && rec.V != resultRecordV {
+		return StoredResult{}, fmt.Errorf("result record version %d, want %d or %d", rec.V, resultRecordV1, resultRecordV)
 	}
 	r := StoredResult{Kind: rec.Kind, Unit: rec.Unit, Computed: rec.Computed}
 	for i, d := range rec.Days {
@@ -197,7 +231,7 @@ func (rec resultRecord) result() (StoredResult, error) {
 		if !ok {
 			return StoredResult{}, fmt.Errorf("day %d: unknown quality %q", i, d.Quality)
 		}
-		r.Days = append(r.Days, processing.Day{Date: d.Date, Reading: float64(d.Reading), Consumption: float64(d.Consumption), Quality: q})
+		r.Days = append(r.Days, processing.Day{Date: processing.Date(d.Date), Reading: float64(d.Reading), Consumption: float64(d.Consumption), Quality: q})
 	}
 	for _, m := range rec.Months {
 		r.Months = append(r.Months, processing.Month{Start: m.Start, Reading: float64(m.Reading), Consumption: float64(m.Consumption), Days: m.Days})

@@ -18,9 +18,9 @@ func TestResultRoundTrip(t *testing.T) {
 		Kind: "physical",
 		Unit: "m³",
 		Days: []processing.Day{
-			{Date: time.Date(2026, 1, 1, 0, 0, 0, 0, cet), Reading: 100, Consumption: 1.25, Quality: processing.QualityMeasured},
-			{Date: time.Date(2026, 1, 2, 0, 0, 0, 0, cet), Reading: 101.25, Consumption: math.NaN(), Quality: processing.QualityUnknown},
-			{Date: time.Date(2026, 1, 3, 0, 0, 0, 0, cet), Reading: math.NaN(), Consumption: 0.1 + 0.2, Quality: processing.QualityExtrapolated},
+			{Date: processing.DateOf(time.Date(2026, 1, 1, 0, 0, 0, 0, cet)), Reading: 100, Consumption: 1.25, Quality: processing.QualityMeasured},
+			{Date: processing.DateOf(time.Date(2026, 1, 2, 0, 0, 0, 0, cet)), Reading: 101.25, Consumption: math.NaN(), Quality: processing.QualityUnknown},
+			{Date: processing.DateOf(time.Date(2026, 1, 3, 0, 0, 0, 0, cet)), Reading: math.NaN(), Consumption: 0.1 + 0.2, Quality: processing.QualityExtrapolated},
 		},
 		Months: []processing.Month{
 			{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, cet), Reading: math.NaN(), Consumption: 31.5, Days: 30},

@@ -268,13 +268,13 @@ func evaluate(s *series, sc scheme, seed uint64, methods []method, explain bool)
 		if err != nil {
 			return nil, nil, fmt.Errorf("series %s, D=%s, %s: %w", s.ID, sc.Name, m.Name, err)
 		}
-		byDate := make(map[int64]float64, len(ser.Days))
+		byDate := make(map[processing.Date]float64, len(ser.Days))
 		for _, d := range ser.Days {
-			byDate[d.Date.Unix()] = d.Consumption
+			byDate[d.Date] = d.Consumption
 		}
 		rebuilt := make([]float64, len(s.Days))
 		for i, d := range s.Days {
-			v, ok := byDate[d.Date.Unix()]
+			v, ok := byDate[processing.DateOf(d.Date)]
 			if !ok {
 				v = math.NaN()
 			}

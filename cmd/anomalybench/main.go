@@ -146,7 +146,7 @@ func detect(s *series, rs []processing.Reading, method string) ([]processing.Ano
 	if err != nil {
 		return nil, fmt.Errorf("series %s: %w", s.ID, err)
 	}
-	return processing.DetectAnomalies(ser.Days, rs, processing.AnomalyOptions{Method: method}), nil
+	return processing.DetectAnomalies(ser.Days, rs, s.Loc, processing.AnomalyOptions{Method: method}), nil
 }
 
 // dayIndex is the index into s's days of the local date of t.

@@ -577,34 +577,6 @@ func appendDigits(b []byte, v, width int) []byte {
 	return append(b, buf[4-width:]...)
 }
 
-// civilDays yields the calendar date of each Day. Days are consecutive local
-// midnights, so after the first the date is advanced arithmetically instead
-// of asking the time package for each row (it is most of writeDaily's time);
-// a step that is not a day (never expected) falls back to Time.Date.
-type civilDays struct {
-	y    int
-	m    time.Month
-	d    int
-	prev time.Time
-}
-
-func (c *civilDays) next(t time.Time) (int, time.Month, int) {
-	if step := t.Sub(c.prev); !c.prev.IsZero() && step >= 23*time.Hour && step <= 25*time.Hour {
-		c.d++
-		if c.d > daysIn(c.m, c.y) {
-			c.d = 1
-			if c.m++; c.m > time.December {
-				c.m = time.January
-				c.y++
-			}
-		}
-	} else {
-		c.y, c.m, c.d = t.Date()
-	}
-	c.prev = t
-	return c.y, c.m, c.d
-}
-
 func writeDaily(w *bufio.Writer, res processing.Result) {
 	w.WriteString(dailyHeader + "\n")
 	writeDailyRows(w, res)
@@ -615,11 +587,10 @@ func writeDaily(w *bufio.Writer, res processing.Result) {
 func writeDailyRows(w *bufio.Writer, res processing.Result) {
 	var b []byte
 	for _, mr := range res.Meters {
-		var cd civilDays
 		for _, d := range mr.Days {
 			b = append(b[:0], mr.Meter.ID...)
 			b = append(b, ',')
-			y, m, dd := cd.next(d.Date)
+			y, m, dd := d.Date.Civil()
 			b = appendDate(b, y, m, dd)
 			b = append(b, ',')
 			b = appendNum(b, d.Reading)

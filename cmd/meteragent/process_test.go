@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meteragent/meteragent/processing"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/demo/golden/*.csv")
@@ -563,17 +565,17 @@ func FuzzAppendNum(f *testing.F) {
 	})
 }
 
-func TestCivilDays(t *testing.T) {
+// TestAppendDate: the daily rows' dates, from a Day's calendar date.
+func TestAppendDate(t *testing.T) {
 	for _, zone := range []string{"Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "UTC"} {
 		loc, err := time.LoadLocation(zone)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cd civilDays
 		for d := time.Date(2019, 12, 25, 0, 0, 0, 0, loc); d.Year() < 2026; d = d.AddDate(0, 0, 1) {
-			y, m, dd := cd.next(d)
+			y, m, dd := processing.DateOf(d).Civil()
 			if got, want := string(appendDate(nil, y, m, dd)), d.Format(dateLayout); got != want {
-				t.Fatalf("%s: civilDays at %v = %s, want %s", zone, d, got, want)
+				t.Fatalf("%s: date of %v = %s, want %s", zone, d, got, want)
 			}
 		}
 	}
