@@ -41,8 +41,11 @@
 // triple their size); everything else is JSON with a version field "v", so
 // that `bbolt get` shows it and a future schema can tell old records apart.
 // JSON has no NaN, so non-finite numbers in results are the strings "NaN",
-// "+Inf" and "-Inf". Times in results keep their instant and UTC offset but
-// not their zone name; readings come back in UTC.
+// "+Inf" and "-Inf". A result record of version 2 holds each day as its
+// calendar date ("2006-01-02"); version 1 held the day's local midnight as a
+// timestamp and is still read (its day is the date that timestamp shows).
+// Other times in results keep their instant and UTC offset but not their
+// zone name; readings come back in UTC.
 //
 // The schema version lives in the meta bucket. Open runs the missing
 // migrations in order in one transaction, so a crash leaves the old version;
