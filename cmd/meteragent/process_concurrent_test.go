@@ -16,8 +16,8 @@ import (
 	"github.com/meteragent/meteragent/processing/synth"
 )
 
-// demoInput is the demo house as the process command reads it.
-func demoInput(t testing.TB) (processing.House, map[string][]processing.Reading, processing.RunOptions) {
+// demoHouse is the demo house's config and house.
+func demoHouse(t testing.TB) (*config.Config, processing.House) {
 	t.Helper()
 	cfg, err := config.Load("../../testdata/demo")
 	if err != nil {
@@ -27,6 +27,13 @@ func demoInput(t testing.TB) (processing.House, map[string][]processing.Reading,
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, house
+}
+
+// demoInput is the demo house as the process command reads it.
+func demoInput(t testing.TB) (processing.House, map[string][]processing.Reading, processing.RunOptions) {
+	t.Helper()
+	cfg, house := demoHouse(t)
 	f, err := os.Open("../../testdata/demo/readings.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +47,18 @@ func demoInput(t testing.TB) (processing.House, map[string][]processing.Reading,
 	opt.From = defaultFrom(cfg, house, readings, cfg.Location)
 	opt.To = time.Date(2026, 11, 27, 0, 0, 0, 0, cfg.Location)
 	return house, readings, opt
+}
+
+// demoReadingsInput is the demo house's readings file and the reader's
+// input for it, as the process command sets it up (no size).
+func demoReadingsInput(t testing.TB) ([]byte, readingsInput) {
+	t.Helper()
+	cfg, house := demoHouse(t)
+	in, err := os.ReadFile("../../testdata/demo/readings.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, readingsInput{name: "readings.csv", loc: cfg.Location, kinds: meterKinds(house)}
 }
 
 // outputs renders a result as the three output files.

@@ -12,14 +12,12 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/meteragent/meteragent/config"
 	"github.com/meteragent/meteragent/processing"
 )
 
@@ -295,19 +293,7 @@ func TestReadReadingsMatchesReference(t *testing.T) {
 
 // The same on the demo house.
 func TestReadReadingsMatchesReferenceDemo(t *testing.T) {
-	cfg, err := config.Load("../../testdata/demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	house, err := newHouse(cfg, cfg.Location)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.ReadFile("../../testdata/demo/readings.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ri := readingsInput{name: "readings.csv", loc: cfg.Location, kinds: meterKinds(house)}
+	in, ri := demoReadingsInput(t)
 	want, wantErr := refReadReadings(bytes.NewReader(in), ri)
 	// Without a size, with the right one (sampled), and with sizes that
 	// make the array grow (too small) or leave room (too big).
@@ -328,23 +314,11 @@ func TestReadReadingsMatchesReferenceDemo(t *testing.T) {
 // The same on the demo house's lines shuffled (every meter out of order),
 // then with two values at one instant somewhere.
 func TestReadReadingsMatchesReferenceShuffled(t *testing.T) {
-	cfg, err := config.Load("../../testdata/demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	house, err := newHouse(cfg, cfg.Location)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.ReadFile("../../testdata/demo/readings.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, ri := demoReadingsInput(t)
 	lines := strings.Split(strings.TrimSuffix(string(in), "\n"), "\n")
 	rng := rand.New(rand.NewPCG(5, 6))
 	body := lines[1:]
 	rng.Shuffle(len(body), func(i, j int) { body[i], body[j] = body[j], body[i] })
-	ri := readingsInput{name: "readings.csv", loc: cfg.Location, kinds: meterKinds(house)}
 	check := func(name, csv string) error {
 		t.Helper()
 		want, wantErr := refReadReadings(strings.NewReader(csv), ri)

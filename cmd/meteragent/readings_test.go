@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/meteragent/meteragent/config"
 	"github.com/meteragent/meteragent/processing"
 )
 
@@ -281,23 +279,12 @@ func BenchmarkReadReadings(b *testing.B) {
 // BenchmarkReadReadingsDemo reads the demo house's readings: 22 meters
 // interleaved in time order, one of them with 17,485 of the 19,276 readings.
 func BenchmarkReadReadingsDemo(b *testing.B) {
-	cfg, err := config.Load("../../testdata/demo")
-	if err != nil {
-		b.Fatal(err)
-	}
-	house, err := newHouse(cfg, cfg.Location)
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, err := os.ReadFile("../../testdata/demo/readings.csv")
-	if err != nil {
-		b.Fatal(err)
-	}
-	kinds := meterKinds(house)
+	in, ri := demoReadingsInput(b)
+	ri.size = int64(len(in))
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := readReadings(bytes.NewReader(in), readingsInput{name: "readings.csv", loc: cfg.Location, kinds: kinds, size: int64(len(in))}); err != nil {
+		if _, err := readReadings(bytes.NewReader(in), ri); err != nil {
 			b.Fatal(err)
 		}
 	}
