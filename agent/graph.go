@@ -29,16 +29,7 @@ func newGraph(h processing.House) (*graph, error) {
 		g.byID[m.ID] = i
 	}
 	for _, m := range h.Meters {
-		var in []string
-		for _, p := range m.Periods {
-			in = append(in, p.Sources...)
-		}
-		if m.Base != "" {
-			in = append(in, m.Base)
-		}
-		for _, s := range m.Subtract {
-			in = append(in, s.ID)
-		}
+		in := m.Inputs()
 		for _, id := range in {
 			if _, ok := g.byID[id]; !ok {
 				return nil, fmt.Errorf("meter %q: %w %q", m.ID, processing.ErrUnknownMeter, id)

@@ -464,20 +464,40 @@ func dependencies(m Meter) (ids, roles []string) {
 	switch m.Kind {
 	case Master:
 		for k, p := range m.Periods {
-			for _, s := range p.Sources {
-				ids = append(ids, s)
+			for range p.Sources {
 				roles = append(roles, fmt.Sprintf("period %d source", k+1))
 			}
 		}
 	case Virtual:
 		if m.Base != "" {
-			ids, roles = append(ids, m.Base), append(roles, "base")
+			roles = append(roles, "base")
 		}
-		for _, s := range m.Subtract {
-			ids, roles = append(ids, s.ID), append(roles, "subtrahend")
+		for range m.Subtract {
+			roles = append(roles, "subtrahend")
 		}
 	}
-	return ids, roles
+	return m.Inputs(), roles
+}
+
+// Inputs returns the ids of the meters m is computed from: a master's
+// period sources in period order, a virtual meter's base then its
+// subtrahends. A physical meter has none.
+func (m Meter) Inputs() []string {
+	var ids []string
+	switch m.Kind {
+	case Master:
+		for _, p := range m.Periods {
+			ids = append(ids, p.Sources...)
+		}
+	case Virtual:
+		if m.Base != "" {
+			ids = append(ids, m.Base)
+		}
+		for _, s := range m.Subtract {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
 }
 
 // dependencyOrder returns meter indices: physical meters in house order,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -412,6 +413,21 @@ func TestProcessGasReplacement(t *testing.T) {
 		}
 		if math.Abs(d.Consumption-want) > 1e-9 {
 			t.Fatalf("eg_kalfire day %d (%s) = %v, want %v", i, d.Date, d.Consumption, want)
+		}
+	}
+}
+
+func TestMeterInputs(t *testing.T) {
+	for _, c := range []struct {
+		m    processing.Meter
+		want []string
+	}{
+		{processing.Meter{ID: "p", Kind: processing.Physical}, nil},
+		{processing.Meter{ID: "m", Kind: processing.Master, Periods: []processing.Period{{Sources: []string{"a"}}, {Sources: []string{"b", "c"}}}}, []string{"a", "b", "c"}},
+		{processing.Meter{ID: "v", Kind: processing.Virtual, Base: "t", Subtract: []processing.Subtrahend{{ID: "x"}, {ID: "y"}}}, []string{"t", "x", "y"}},
+	} {
+		if got := c.m.Inputs(); !slices.Equal(got, c.want) {
+			t.Errorf("%s: Inputs() = %v, want %v", c.m.ID, got, c.want)
 		}
 	}
 }
