@@ -431,10 +431,7 @@ func compactDB(e *env, s *setup) (err error) {
 		os.Remove(tmp)
 		return err
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	syncDir(filepath.Dir(path))
 	after, err := os.Stat(path)
 	if err != nil {
 		return err

@@ -468,11 +468,17 @@ func (s *outputSet) Commit() error {
 			return fmt.Errorf("write %s: %w", filepath.Join(s.dir, name), err)
 		}
 	}
-	if d, err := os.Open(s.dir); err == nil {
+	syncDir(s.dir)
+	return nil
+}
+
+// syncDir makes the renames in dir durable. It is best effort: some file
+// systems cannot sync a directory, and the files themselves are synced.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
 }
 
 // Abort waits for every output and removes them; nothing is replaced.
