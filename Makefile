@@ -43,7 +43,7 @@ test-short:
 # results land on standard output and in .cache/bench/.
 bench: build deps
 	@mkdir -p .cache/bench
-	$(GO) test -run='^$$' -bench='ProcessDemo|ReadReadings|ProcessPhase' -benchmem ./cmd/meteragent/
+	$(GO) test -run='^$$' -bench='ProcessDemo|ReadReadings|ProcessPhase|FirstTouch' -benchmem ./cmd/meteragent/
 	$(GO) test -run='^$$' -bench=. -benchmem ./processing/ ./storage/ ./config/
 	$(GO) test -run='^$$' -bench=AgentIngest -benchtime=20000x ./cmd/meteragent/
 	$(GO) test -run='^$$' -bench=AgentLatency -benchtime=10000x ./cmd/meteragent/
