@@ -57,9 +57,13 @@ func readReadings(r io.Reader, in readingsInput) (map[string][]processing.Readin
 		}
 	}
 	if err := p.read(r); err != nil {
-		return nil, err
+		return nil, p.firstError(err)
 	}
-	return p.finish()
+	out, c := p.finish()
+	if c != nil {
+		return nil, p.conflictError(c)
+	}
+	return out, nil
 }
 
 // readReadingsFile is readReadings of an open file, whose size, when it is a
@@ -136,7 +140,30 @@ type readingsParser struct {
 }
 
 func (p *readingsParser) errorf(line int, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s", p.in.name, line, fmt.Sprintf(format, args...))
+	return &lineError{name: p.in.name, line: line, msg: fmt.Sprintf(format, args...)}
+}
+
+// lineError is a problem with one line of a readings file.
+type lineError struct {
+	name string
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.name, e.line, e.msg) }
+
+// firstError returns err, the error that stopped reading, unless the
+// readings before it hold two values at one instant on an earlier line:
+// errors name the first bad line of the file.
+func (p *readingsParser) firstError(err error) error {
+	var le *lineError
+	if !errors.As(err, &le) {
+		return err
+	}
+	if _, c := p.finish(); c != nil && int(c.line) < le.line {
+		return p.conflictError(c)
+	}
+	return err
 }
 
 func (p *readingsParser) read(r io.Reader) error {
@@ -366,9 +393,10 @@ func (p *readingsParser) grow() {
 	p.all = slices.Grow(p.all, more)
 }
 
-// finish groups the readings by meter, sorts each meter's readings, drops
-// exact repeats and rejects two different values at one instant.
-func (p *readingsParser) finish() (map[string][]processing.Reading, error) {
+// finish groups the readings by meter, sorts each meter's readings and drops
+// exact repeats. Two different values at one instant make it return the
+// conflict that comes first in the file instead.
+func (p *readingsParser) finish() (map[string][]processing.Reading, *conflict) {
 	// Where each meter's readings begin once grouped, in order of first
 	// appearance, so that a file already grouped by meter stays as it is.
 	start := make([]int, len(p.ids)+1)
@@ -419,7 +447,7 @@ func (p *readingsParser) finish() (map[string][]processing.Reading, error) {
 		out[id] = rs
 	}
 	if first != nil {
-		return nil, p.conflictError(first)
+		return nil, first
 	}
 	return out, nil
 }
@@ -458,7 +486,7 @@ func (p *readingsParser) group(start []int) {
 
 // sortReadings sorts one meter's readings (in file order, on the given
 // lines) by time, keeping file order at equal times, and drops exact
-// repeats. It returns the first conflict in time order, if any.
+// repeats. It returns the conflict that comes first in the file, if any.
 func sortReadings(rs []processing.Reading, lines []int32) ([]processing.Reading, *conflict) {
 	type lineReading struct {
 		r    processing.Reading
@@ -470,19 +498,23 @@ func sortReadings(rs []processing.Reading, lines []int32) ([]processing.Reading,
 	}
 	slices.SortStableFunc(lrs, func(a, b lineReading) int { return a.r.Time.Compare(b.r.Time) })
 	rs = rs[:0]
+	var first *conflict
 	for i, lr := range lrs {
 		if i > 0 && lr.r.Time.Equal(lrs[i-1].r.Time) {
 			prev := lrs[i-1]
 			if prev.r.Value == lr.r.Value {
 				continue
 			}
-			a, b := prev, lr
-			if b.line < a.line {
-				a, b = b, a
+			// Equal instants keep file order, so the later of the two
+			// lines is where the file first holds a second value.
+			if first == nil || lr.line < first.line {
+				first = &conflict{at: instantOf(lr.r.Time), line: lr.line, prev: prev.line, value: lr.r.Value, other: prev.r.Value}
 			}
-			return nil, &conflict{at: instantOf(lr.r.Time), line: b.line, prev: a.line, value: b.r.Value, other: a.r.Value}
 		}
 		rs = append(rs, lr.r)
+	}
+	if first != nil {
+		return nil, first
 	}
 	return rs[:len(rs):len(rs)], nil
 }

@@ -29,6 +29,13 @@ func refReadReadings(r io.Reader, in readingsInput) (map[string][]processing.Rea
 		p.all = make([]refLineReading, 0, min(in.size/32+16, 1<<24))
 	}
 	if err := p.read(r); err != nil {
+		// Errors name the first bad line: a conflict before it wins.
+		var le *lineError
+		if errors.As(err, &le) {
+			if _, cerr := p.finish(); cerr != nil && cerr.(*lineError).line < le.line {
+				return nil, cerr
+			}
+		}
 		return nil, err
 	}
 	return p.finish()
@@ -58,7 +65,7 @@ type refParser struct {
 }
 
 func (p *refParser) errorf(line int, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s", p.in.name, line, fmt.Sprintf(format, args...))
+	return &lineError{name: p.in.name, line: line, msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *refParser) read(r io.Reader) error {
@@ -188,7 +195,7 @@ func (p *refParser) finish() (map[string][]processing.Reading, error) {
 					firstErr = p.errorf(firstLine, "meter %q has two values at %s: %s here, %s on line %d",
 						id, t.Format(time.RFC3339Nano), formatValue(b.value), formatValue(a.value), a.line)
 				}
-				break
+				continue
 			}
 			rs = append(rs, processing.Reading{Time: time.Unix(lr.at.sec, int64(lr.at.nsec)).In(p.in.loc), Value: lr.value})
 		}

@@ -154,6 +154,20 @@ func TestReadReadingsErrors(t *testing.T) {
 			h + "strom,2024-01-05,1\ngas,2024-01-01,1\ngas,2024-01-01,3\nstrom,2024-01-05,2\n",
 			`r.csv:4: meter "gas" has two values at 2024-01-01T00:00:00+01:00: 3 here, 1 on line 3`,
 		},
+		{
+			// Errors name the first bad line: a conflict before a line that
+			// cannot be read is reported, not that line.
+			"conflict before a bad line",
+			h + "gas,2024-01-01,1\ngas,2024-01-01,2\nstrom,2024-01-01,1\ngas,yesterday,3\n",
+			`r.csv:3: meter "gas" has two values at 2024-01-01T00:00:00+01:00: 2 here, 1 on line 2`,
+		},
+		{
+			// A meter out of time order: its conflict on the earlier line
+			// is reported, though a conflict at an earlier instant follows.
+			"first conflict of an unsorted meter",
+			h + "gas,2024-01-05,1\ngas,2024-01-05,2\ngas,2024-01-01,1\ngas,2024-01-02,1\ngas,2024-01-02,2\n",
+			`r.csv:3: meter "gas" has two values at 2024-01-05T00:00:00+01:00: 2 here, 1 on line 2`,
+		},
 		{"long line", h + "gas,2024-01-01," + strings.Repeat("1", maxLineLen) + "\n", `r.csv:2: line longer than 65536 bytes`},
 	}
 	loc := berlin(t)
