@@ -26,7 +26,7 @@
 //
 // # Bucket layout (schema 1)
 //
-//	meta                    "schema" → decimal schema version ("1")
+//	meta                    "schema" → decimal schema version ("2")
 //	readings/<meter>        time key (8 bytes) → value (8 bytes)
 //	conflicts/<meter>       time key + offered value (16 bytes) → JSON {v, time, stored, new, seen}
 //	dead                    sequence (8 bytes, big-endian) → JSON {v, source, topic, payload_text | payload_b64, size, received, reason}
@@ -44,6 +44,7 @@
 // "+Inf" and "-Inf". A result record of version 2 holds each day as its
 // calendar date ("2006-01-02"); version 1 held the day's local midnight as a
 // timestamp and is still read (its day is the date that timestamp shows).
+// Files of schema 2 may hold both; schema 1 files held only version 1.
 // Other times in results keep their instant and UTC offset but not their
 // zone name; readings come back in UTC.
 //

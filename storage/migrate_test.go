@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -74,8 +75,8 @@ func TestMigrateFromV0(t *testing.T) {
 		if meta == nil {
 			t.Fatal("no meta bucket after migration")
 		}
-		if got := string(meta.Get([]byte("schema"))); got != "1" {
-			t.Errorf("meta/schema = %q, want \"1\"", got)
+		if got, want := string(meta.Get([]byte("schema"))), strconv.Itoa(storage.CurrentSchema); got != want {
+			t.Errorf("meta/schema = %q, want %q", got, want)
 		}
 		return nil
 	})
@@ -84,4 +85,40 @@ func TestMigrateFromV0(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustOpenPath(t, path, testOptions())
+}
+
+// A v1 file holds result records of version 1 (a day as its local midnight
+// with offset). Migrating to v2 rewrites nothing: the record reads as
+// before, and the raised schema makes older binaries refuse the file.
+func TestMigrateFromV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	v1 := `{"v":1,"kind":"physical","unit":"m3","computed":"2026-11-27T12:00:00Z","days":[` +
+		`{"date":"2026-03-29T00:00:00+01:00","reading":1,"consumption":2,"quality":"measured"},` +
+		`{"date":"2026-03-30T00:00:00+02:00","reading":3,"consumption":"NaN","quality":"unknown"}]}`
+	writeBolt(t, path, func(tx *bolt.Tx) error {
+		for _, name := range []string{"meta", "readings", "conflicts", "dead", "results", "state"} {
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("results")).Put([]byte("gas"), []byte(v1))
+	})
+	db, err := storage.Open(path, testOptions())
+	if err != nil {
+		t.Fatalf("Open(v1 file) = %v", err)
+	}
+	defer db.Close()
+	if got := db.SchemaVersion(); got != storage.CurrentSchema {
+		t.Errorf("SchemaVersion() = %d, want %d", got, storage.CurrentSchema)
+	}
+	r, ok, err := db.Result("gas")
+	if err != nil || !ok {
+		t.Fatalf("Result(gas) = %v, %v", ok, err)
+	}
+	if len(r.Days) != 2 || r.Days[0].Date.String() != "2026-03-29" || r.Days[1].Date.String() != "2026-03-30" || r.Days[0].Consumption != 2 {
+		t.Errorf("Result(gas).Days = %+v, want 2026-03-29 (use 2) and 2026-03-30", r.Days)
+	}
 }

@@ -40,11 +40,16 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// v2: results may hold records of version 2 (days as calendar dates).
+	// Nothing is rewritten, version 1 records stay readable; the number
+	// is raised so that an older meteragent refuses the file with
+	// ErrSchemaTooNew instead of failing on every newer record.
+	1: func(tx *bolt.Tx) error { return nil },
 }
 
 // CurrentSchema is the schema version this binary writes. It equals
 // len(migrations), which a test enforces.
-const CurrentSchema = 1
+const CurrentSchema = 2
 
 // readSchema returns the schema version of the file. It does not write.
 func readSchema(tx *bolt.Tx) (int, error) {

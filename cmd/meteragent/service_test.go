@@ -438,7 +438,7 @@ func TestDBCommands(t *testing.T) {
 		t.Fatal(errOut)
 	}
 	code, out, errOut := runCmd(t, ctx, "db", "check", "--config", dir)
-	if code != 0 || !strings.Contains(out, "OK (schema 1, 3 meters, 123 readings)") {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("OK (schema %d, 3 meters, 123 readings)", storage.CurrentSchema)) {
 		t.Errorf("db check exit %d: %s%s", code, out, errOut)
 	}
 	// 2024-01-01 + 3 days × i: readings 0..9 are before 2024-01-31.
