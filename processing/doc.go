@@ -14,9 +14,9 @@
 // and judging anomalies take their working buffers from sync.Pools, so that a
 // house's meters reuse one set instead of touching fresh memory per meter
 // (on a small or virtual machine a first touch costs more than the
-// arithmetic done in it). Results never depend on it: every buffer is
-// cleared or fully overwritten before use, which the tests check by learning
-// a profile after others and comparing it with one learned first.
+// arithmetic done in it). Results never depend on it: no part of a buffer is
+// read that the same call has not written, which the tests check by
+// learning a profile after others and comparing it with one learned first.
 //
 // # Time
 //
