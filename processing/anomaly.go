@@ -215,7 +215,7 @@ func usableReadings(days []Day, readings []Reading, loc *time.Location) []Readin
 		rs = slices.CompactFunc(rs, func(a, b Reading) bool { return a.Time.Equal(b.Time) })
 	}
 	if len(days) == 0 {
-		return rs
+		return nil // no span: nothing to judge
 	}
 	first, last := days[0].Date.In(loc), days[len(days)-1].Date.In(loc)
 	lo := sort.Search(len(rs), func(i int) bool { return !rs[i].Time.Before(first) })

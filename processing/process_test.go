@@ -431,3 +431,48 @@ func TestMeterInputs(t *testing.T) {
 		}
 	}
 }
+
+// A meter whose readings all lie outside From..To has no days there, and so
+// no anomalies either: nothing is reported outside the window asked for.
+func TestProcessNoAnomaliesOutsideWindow(t *testing.T) {
+	start := date(2022, 1, 3)
+	var daily, weekly []processing.Reading
+	v := 0.0
+	for i := 0; i < 730; i++ {
+		use := 2.0
+		if i == 400 {
+			use = 60
+		}
+		daily = append(daily, processing.Reading{Time: start.AddDate(0, 0, i).Add(9 * time.Hour), Value: v})
+		if i%7 == 0 {
+			weekly = append(weekly, processing.Reading{Time: start.AddDate(0, 0, i).Add(9 * time.Hour), Value: v})
+		}
+		v += use
+	}
+	d, w := phys("d"), phys("w")
+	d.Removed, w.Removed = start.AddDate(0, 0, 730), start.AddDate(0, 0, 730)
+	from := date(2024, 6, 1)
+	for _, method := range []string{"profile", "consensus"} {
+		opt := processing.RunOptions{From: from, To: from.AddDate(0, 0, 30)}
+		opt.Anomaly.Method = method
+		res, err := processing.Process(testHouse(d, w), map[string][]processing.Reading{"d": daily, "w": weekly}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Meters {
+			if len(r.Days) != 0 || len(r.Anomalies) != 0 {
+				t.Errorf("%s, %s: %d days and %d anomalies (first %v), want none: every reading is before From",
+					method, r.Meter.ID, len(r.Days), len(r.Anomalies), r.Anomalies)
+			}
+		}
+		// The same readings inside the window do show the spike.
+		opt.From, opt.To = start, start.AddDate(0, 0, 729)
+		res, err = processing.Process(testHouse(d, w), map[string][]processing.Reading{"d": daily, "w": weekly}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Meters[0].Anomalies) == 0 {
+			t.Errorf("%s: no anomaly for the daily meter's spike inside the window", method)
+		}
+	}
+}
