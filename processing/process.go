@@ -248,24 +248,6 @@ func (p *Plan) Derive() error {
 		byID[p.h.Meters[i].ID] = &p.res[i]
 		masks[p.h.Meters[i].ID] = p.masks[i]
 	}
-	// judge is asked day after day about the same few meters: it keeps
-	// their masks at hand instead of hashing the id every time.
-	var recent [4]struct {
-		id string
-		m  dayMask
-	}
-	next := 0
-	judge := func(id string, n int) bool {
-		for i := range recent {
-			if recent[i].id == id {
-				return recent[i].m.at(n)
-			}
-		}
-		m := masks[id]
-		recent[next].id, recent[next].m = id, m
-		next = (next + 1) % len(recent)
-		return m.at(n)
-	}
 	p.judge = make([][]bool, len(p.order)-p.nPhys)
 	for k, i := range p.order[p.nPhys:] {
 		m := p.h.Meters[i]
@@ -275,6 +257,21 @@ func (p *Plan) Derive() error {
 			mask []bool
 			err  error
 		)
+		// judge is asked day after day about the meter's few inputs: their
+		// masks are looked up once, not by hashing the id every day.
+		inputs := m.Inputs()
+		inMasks := make([]dayMask, len(inputs))
+		for j, id := range inputs {
+			inMasks[j] = masks[id]
+		}
+		judge := func(id string, n int) bool {
+			for j, in := range inputs {
+				if in == id {
+					return inMasks[j].at(n)
+				}
+			}
+			return masks[id].at(n)
+		}
 		switch m.Kind {
 		case Master:
 			r.Days, mask, r.Events, err = buildMaster(m, byID, judge, p.h.Location, p.h.GasKWhPerM3)
@@ -288,11 +285,6 @@ func (p *Plan) Derive() error {
 		p.finishMeter(i, mask)
 		byID[m.ID] = r
 		masks[m.ID] = p.masks[i]
-		for j := range recent { // (dependency order asks no one about m before)
-			if recent[j].id == m.ID {
-				recent[j].m = p.masks[i]
-			}
-		}
 	}
 	return nil
 }
