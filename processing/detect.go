@@ -192,7 +192,7 @@ func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location, sc *pmScr
 		return LearnProfile(rs, opt)
 	}
 	// Derived meters: a register summed from their known days.
-	pseudo := sc.pseudo[:0]
+	pseudo := slices.Grow(sc.pseudo[:0], len(days)+1) // sized once: no copies while it grows
 	dc := dayClock{loc: loc}
 	c := 0.0
 	for _, d := range days {
@@ -213,7 +213,7 @@ func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location, sc *pmScr
 }
 
 func newPMValues(s []sample, prof *Profile, sc *pmScratch) []pmValue {
-	vs := sc.vs[:0]
+	vs := slices.Grow(sc.vs[:0], len(s))
 	for _, x := range s {
 		if math.IsNaN(x.value) || math.IsInf(x.value, 0) || x.days < 1 {
 			continue
