@@ -310,19 +310,12 @@ func TestDemoHouseRSS(t *testing.T) {
 	bin := agentBinary(t)
 	broker := testbroker.StartMosquitto(t, testbroker.MosquittoConfig{})
 	listen := freeAddr(t)
-	dir := t.TempDir()
-	for _, name := range []string{"config.yaml", "meters.yaml", "seasonal_patterns.yaml"} {
-		b, err := os.ReadFile(filepath.Join(demoDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
+	dir := demoConfigDir(t, func(name string, b []byte) []byte {
 		if name == "config.yaml" {
 			b = fmt.Appendf(b, "\nmqtt:\n  broker: %s\n  subscriptions:\n    - {meter: haupt_strom, topic: tibber/haupt_strom, format: json, field: v, time_field: t}\nhttp:\n  listen: %s\nagent:\n  debounce: 100ms\n", broker.URL(), listen)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return b
+	})
 	if out, err := exec.Command(bin, "import", "csv", filepath.Join(demoDir, "readings.csv"), "--config", dir).CombinedOutput(); err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}

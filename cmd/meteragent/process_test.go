@@ -425,20 +425,13 @@ func assertUntouched(t *testing.T, out, old string) {
 }
 
 func TestProcessBadConfig(t *testing.T) {
-	cfg := t.TempDir()
-	for _, name := range []string{"config.yaml", "seasonal_patterns.yaml", "meters.yaml"} {
-		b, err := os.ReadFile(filepath.Join(demoDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
+	cfg := demoConfigDir(t, func(name string, b []byte) []byte {
 		if name == "meters.yaml" {
 			// An installation date that is no date, on a known line.
 			b = bytes.Replace(b, []byte(`installation_date: "2022-01-01"`), []byte(`installation_date: "2022-13-01"`), 1)
 		}
-		if err := os.WriteFile(filepath.Join(cfg, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return b
+	})
 	line := 0
 	b, _ := os.ReadFile(filepath.Join(cfg, "meters.yaml"))
 	for i, l := range strings.Split(string(b), "\n") {
@@ -585,22 +578,15 @@ func TestAppendDate(t *testing.T) {
 // the old 2-of-3 vote (kept for comparison): its anomalies name only the
 // three statistical tests and the kinds spike or drop.
 func TestProcessConsensusMethod(t *testing.T) {
-	dir := t.TempDir()
-	for _, name := range []string{"config.yaml", "meters.yaml", "seasonal_patterns.yaml"} {
-		b, err := os.ReadFile(filepath.Join(demoDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
+	dir := demoConfigDir(t, func(name string, b []byte) []byte {
 		if name == "config.yaml" {
 			b = bytes.Replace(b, []byte(`  measured_gap: "3h"`), []byte("  measured_gap: \"3h\"\n  anomaly_method: consensus"), 1)
 			if !bytes.Contains(b, []byte("anomaly_method")) {
 				t.Fatal("demo config.yaml changed: no measured_gap line to extend")
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return b
+	})
 	out := t.TempDir()
 	processDemo(t, t.Context(), dir, out)
 	rows := readCSV(t, filepath.Join(out, anomaliesFile)).rows
@@ -674,4 +660,21 @@ func TestOutputSetAllOrNothing(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, b, want)
 		}
 	}
+}
+
+// demoConfigDir copies the demo house's three config files into a temp dir,
+// each passed through edit on the way.
+func demoConfigDir(t testing.TB, edit func(name string, b []byte) []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"config.yaml", "meters.yaml", "seasonal_patterns.yaml"} {
+		b, err := os.ReadFile(filepath.Join(demoDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), edit(name, b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
