@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -129,7 +130,12 @@ func DetectAnomalies(days []Day, readings []Reading, loc *time.Location, opt Ano
 
 // detect runs the selected method on the judged values. Choosing what is
 // judged is shared by every method; a new method adds a case here.
+//
+// detect consumes s: its array goes back to samplePool, so s must come from
+// judgedValues (or newSamples) and must not be used afterwards. No method
+// keeps a sample beyond the call.
 func detect(s []sample, opt AnomalyOptions) []Anomaly {
+	defer releaseSamples(s)
 	switch opt.Method {
 	case MethodConsensus:
 		return consensus(s)
@@ -143,7 +149,7 @@ func detect(s []sample, opt AnomalyOptions) []Anomaly {
 // judge[i] set are the values.
 func detectMasked(days []Day, judge []bool, loc *time.Location, opt AnomalyOptions) []Anomaly {
 	src := &judgeSource{days: days, loc: loc}
-	s := make([]sample, 0, len(days))
+	s := newSamples(len(days))
 	dc := dayClock{loc: loc}
 	for i, d := range days {
 		if judge[i] && judgeable(d) {
@@ -151,6 +157,29 @@ func detectMasked(days []Day, judge []bool, loc *time.Location, opt AnomalyOptio
 		}
 	}
 	return detect(s, opt)
+}
+
+// samplePool recycles the arrays of judged values between meters (see
+// newSamples): a meter judges up to one value a day, of which only its
+// anomalies outlive detect, and fresh memory costs more than the judging.
+var samplePool = sync.Pool{New: func() any { return new([]sample) }}
+
+// newSamples returns an empty slice with room for n samples, its array
+// taken from samplePool when one is there (detect gives it back).
+func newSamples(n int) []sample {
+	p := samplePool.Get().(*[]sample)
+	return slices.Grow((*p)[:0], n)
+}
+
+// releaseSamples clears s (it points at the meter's days and readings) and
+// gives its array back to samplePool.
+func releaseSamples(s []sample) {
+	if cap(s) == 0 {
+		return
+	}
+	clear(s)
+	s = s[:0]
+	samplePool.Put(&s)
 }
 
 func judgeable(d Day) bool {
@@ -161,7 +190,7 @@ func judgeable(d Day) bool {
 // of a derived one) and the mask of its days judged day by day, which derived
 // meters combine: a sparsely read meter has no such day, its days being
 // interpolated inside intervals. rs are its usableReadings, loc the zone of
-// days.
+// days. The values' array is samplePool's: detect gives it back.
 func judgedValues(days []Day, rs []Reading, loc *time.Location) ([]sample, []bool) {
 	s, mask := judgedSamples(days, rs, loc)
 	src := &judgeSource{days: days, loc: loc, rs: rs}
@@ -171,19 +200,22 @@ func judgedValues(days []Day, rs []Reading, loc *time.Location) ([]sample, []boo
 	return s, mask
 }
 
+// judgedSamples is judgedValues without the source. The samples' array is
+// samplePool's; the mask is the caller's.
 func judgedSamples(days []Day, rs []Reading, loc *time.Location) ([]sample, []bool) {
-	mask := make([]bool, len(days))
+	var mask []bool
 	switch {
 	case len(rs) < 2:
+		mask = make([]bool, len(days))
 		for i, d := range days {
 			mask[i] = d.Quality == QualityMeasured && !math.IsNaN(d.Consumption)
 		}
 	case readDaily(rs):
 		mask = denseMask(days, rs, loc)
 	default:
-		return intervalValues(rs, loc), mask
+		return intervalValues(rs, loc), make([]bool, len(days))
 	}
-	s := make([]sample, 0, len(days))
+	s := newSamples(len(days))
 	dc := dayClock{loc: loc}
 	for i, d := range days {
 		if mask[i] {
@@ -271,9 +303,10 @@ func denseMask(days []Day, rs []Reading, loc *time.Location) []bool {
 }
 
 // intervalValues turns a sparse meter's readings into one value per reading
-// interval: its average use per local day of loc.
+// interval: its average use per local day of loc, in an array of
+// samplePool (at most one value per interval).
 func intervalValues(rs []Reading, loc *time.Location) []sample {
-	var s []sample
+	s := newSamples(max(len(rs)-1, 0))
 	for i := 0; i+1 < len(rs); {
 		k := i + 1
 		for k+1 < len(rs) && localDays(rs[i].Time, rs[k].Time, loc) < minIntervalDays {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -152,24 +153,26 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 	} else {
 		lowDay = min(lowDay, dayIn(last.Time, loc))
 	}
+	sc := dailyScratchPool.Get().(*dailyScratch)
+	defer dailyScratchPool.Put(sc)
 	clk := clock{origin: startT}
-	g := newGrid(lowDay, highDay, loc, clk, opt.midnights)
+	g := newGrid(lowDay, highDay, loc, clk, opt.midnights, &sc.unix)
 
 	var interpW, extrapW *weights
 	if opt.Intensity != nil {
 		if opt.dayIntensity != nil {
-			interpW = newDayWeights(g, opt.dayIntensity)
+			interpW = newDayWeights(g, opt.dayIntensity, &sc.cum)
 		} else {
-			interpW = newWeights(g, opt.Intensity)
+			interpW = newWeights(g, opt.Intensity, &sc.cum)
 		}
 		extrapW = interpW
 	} else if extrapIntensity != nil {
-		extrapW = newWeights(g, extrapIntensity)
+		extrapW = newWeights(g, extrapIntensity, &sc.cum)
 	}
 
 	s := sweep{
 		rs: rs, clk: clk, g: g, interpW: interpW, extrapW: extrapW,
-		startDay: startDay, endDay: endDay, gap: gap, bracket: -1,
+		startDay: startDay, endDay: endDay, gap: gap, bracket: -1, rsc: &sc.rate,
 	}
 	// Each day first holds the register at its midnight and that instant's
 	// quality; a second pass turns them into the day's use and quality.
@@ -192,6 +195,19 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 	days[len(days)-1].Quality = QualityUnknown
 	return Series{Days: days, Events: events}, nil
 }
+
+// dailyScratch holds BuildDaily's working memory, reused from one series
+// to the next (dailyScratchPool) instead of allocated anew: a house builds
+// dozens of series over thousands of days, and fresh memory costs more than
+// the work. Each buffer is written before it is read; nothing in it
+// outlives the BuildDaily that got it (the Days are the caller's).
+type dailyScratch struct {
+	unix []int64   // the grid's midnights when the shared table lacks them
+	cum  []float64 // the intensity weights
+	rate rateScratch
+}
+
+var dailyScratchPool = sync.Pool{New: func() any { return new(dailyScratch) }}
 
 // outputRange returns the civil days of the first and last output midnight,
 // after the extrapolation limit, reporting any cut.
@@ -259,6 +275,8 @@ type sweep struct {
 	startDay, endDay int
 	gap              time.Duration
 
+	rsc *rateScratch // perDay's working memory
+
 	// The bracket rs[bracket-1], rs[bracket] of the last interpolation:
 	// -1 before the first.
 	bracket  int
@@ -313,7 +331,7 @@ func (s *sweep) valueAt(c int, m time.Time, p int) (float64, Quality) {
 
 func (s *sweep) perDay() float64 {
 	if !s.haveRate {
-		s.rate, s.haveRate = EstimateRate(s.rs), true
+		s.rate, s.haveRate = estimateRateDetail(s.rs, s.rsc).PerDay, true
 	}
 	return s.rate
 }

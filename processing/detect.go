@@ -121,6 +121,7 @@ func profileAnomalies(s []sample) []Anomaly {
 		if len(events) > 0 {
 			out = append(out, typoAnomalies(rs, clean, events, loc)...)
 			s, _ = judgedSamples(src.days, clean, loc)
+			defer releaseSamples(s) // detect releases the samples it was given
 		}
 		rs = clean
 	}
@@ -134,6 +135,7 @@ func profileAnomalies(s []sample) []Anomaly {
 	prof := src.prof
 	if prof == nil {
 		prof = learnAnomalyProfile(src.days, rs, loc, sc)
+		defer prof.release() // newPMValues is its only user
 	}
 	vs := newPMValues(s, prof, sc)
 	if len(vs) < pmMinValues || vs[len(vs)-1].end()-vs[0].dn < pmMinSpanDays {

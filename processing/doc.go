@@ -10,13 +10,16 @@
 // goroutines. Everything it finds worth telling a user (a rollover, a reset, a
 // typo, a negative balance) is returned as an Event.
 //
-// The only state shared between calls is scratch memory: learning a profile
-// and judging anomalies take their working buffers from sync.Pools, so that a
-// house's meters reuse one set instead of touching fresh memory per meter
-// (on a small or virtual machine a first touch costs more than the
-// arithmetic done in it). Results never depend on it: no part of a buffer is
-// read that the same call has not written, which the tests check by
-// learning a profile after others and comparing it with one learned first.
+// The only state shared between calls is scratch memory: learning a
+// profile, building a daily series and judging anomalies take their working
+// buffers from sync.Pools, and Process gives a meter's learned profile back
+// to one once the meter is done, so that a house's meters reuse one set
+// instead of touching fresh memory per meter (on a small or virtual machine
+// a first touch costs more than the arithmetic done in it). Results never
+// depend on it: no part of a buffer is read that the same call has not
+// written, which the tests check by learning a profile after others and
+// comparing it with one learned first, and by processing a house after
+// filling the pools with different values.
 //
 // # Time
 //

@@ -169,20 +169,28 @@ type midnightTable struct {
 // newMidnightTable tabulates the midnights of civil days first..last of loc.
 func newMidnightTable(first, last int, loc *time.Location) *midnightTable {
 	t := &midnightTable{loc: loc, first: first, unix: make([]int64, max(last-first+1, 0))}
-	dc := dayClock{loc: loc}
-	for k := range t.unix {
-		t.unix[k] = dc.midnight(first + k).Unix()
-	}
+	fillMidnights(t.unix, first, loc)
 	return t
 }
 
+// fillMidnights sets unix[k] to the midnight of civil day first+k of loc.
+func fillMidnights(unix []int64, first int, loc *time.Location) {
+	dc := dayClock{loc: loc}
+	for k := range unix {
+		unix[k] = dc.midnight(first + k).Unix()
+	}
+}
+
 // span returns the midnights of civil days first..last of loc, from t when
-// it holds them all (t may be nil), else from a table of their own.
-func (t *midnightTable) span(first, last int, loc *time.Location) []int64 {
+// it holds them all (t may be nil), else computed into *buf (grown as
+// needed).
+func (t *midnightTable) span(first, last int, loc *time.Location, buf *[]int64) []int64 {
 	if t != nil && t.loc == loc && first >= t.first && last < t.first+len(t.unix) {
 		return t.unix[first-t.first : last-t.first+1 : last-t.first+1]
 	}
-	return newMidnightTable(first, last, loc).unix
+	unix := grow(buf, max(last-first+1, 0))
+	fillMidnights(unix, first, loc)
+	return unix
 }
 
 // grid holds the local midnights of a run of consecutive civil days, and
@@ -199,9 +207,10 @@ type grid struct {
 }
 
 // newGrid lays the midnights of civil days first..last inclusive on clk,
-// taking them from shared when it holds them.
-func newGrid(first, last int, loc *time.Location, clk clock, shared *midnightTable) *grid {
-	return &grid{first: first, unix: shared.span(first, last, loc), loc: loc, clk: clk,
+// taking them from shared when it holds them, else computing them into
+// *buf.
+func newGrid(first, last int, loc *time.Location, clk clock, shared *midnightTable, buf *[]int64) *grid {
+	return &grid{first: first, unix: shared.span(first, last, loc, buf), loc: loc, clk: clk,
 		originSec: clk.origin.Unix(), originNs: float64(-clk.origin.Nanosecond()) * 1e-9}
 }
 
@@ -228,9 +237,13 @@ type weights struct {
 }
 
 // newWeights integrates intensity over every day of g but the last (whose end
-// is not on the grid).
-func newWeights(g *grid, intensity func(day time.Time) float64) *weights {
-	w := &weights{g: g, cum: make([]float64, g.days()), dc: dayClock{loc: g.loc}}
+// is not on the grid), into *buf (grown as needed; every element is
+// written).
+func newWeights(g *grid, intensity func(day time.Time) float64, buf *[]float64) *weights {
+	w := &weights{g: g, cum: grow(buf, g.days()), dc: dayClock{loc: g.loc}}
+	if len(w.cum) > 0 {
+		w.cum[0] = 0
+	}
 	for k := 1; k < len(w.cum); k++ {
 		w.cum[k] = w.cum[k-1] + sanitizeIntensity(intensity(g.midnight(g.first+k-1)))
 	}
@@ -238,8 +251,11 @@ func newWeights(g *grid, intensity func(day time.Time) float64) *weights {
 }
 
 // newDayWeights is newWeights for an intensity given by civil day number.
-func newDayWeights(g *grid, intensity func(c int) float64) *weights {
-	w := &weights{g: g, cum: make([]float64, g.days()), dc: dayClock{loc: g.loc}}
+func newDayWeights(g *grid, intensity func(c int) float64, buf *[]float64) *weights {
+	w := &weights{g: g, cum: grow(buf, g.days()), dc: dayClock{loc: g.loc}}
+	if len(w.cum) > 0 {
+		w.cum[0] = 0
+	}
 	for k := 1; k < len(w.cum); k++ {
 		w.cum[k] = w.cum[k-1] + sanitizeIntensity(intensity(g.first+k-1))
 	}

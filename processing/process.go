@@ -213,6 +213,7 @@ func (p *Plan) ProcessPhysical(k int, rs []Reading) error {
 		values[0].src.prof = prof
 	}
 	r.Anomalies = detect(values, p.opt.Anomaly)
+	prof.release() // nothing keeps it: its per-day arrays serve the next meter
 	p.finishMeter(i, mask)
 	return nil
 }

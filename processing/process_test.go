@@ -328,6 +328,90 @@ func TestProcessSynthetic(t *testing.T) {
 	}
 }
 
+// What processing reuses between meters (pooled scratch) carries nothing
+// from one meter to the next: Process gives the same result whatever the
+// pools' buffers held before. The house has structure to learn (season,
+// weekends, heating degree days), dense and sparse meters, a typo, a
+// seasonal pattern, series that start after the readings and extrapolate
+// beyond them, a master and a virtual meter; it runs with and without
+// learned profiles and with either anomaly method.
+func TestProcessPoolsCarryNothing(t *testing.T) {
+	from, to := time.Date(2021, 1, 1, 0, 0, 0, 0, berlin), time.Date(2023, 1, 1, 0, 0, 0, 0, berlin)
+	// use per day on day d: seasonal, more at weekends, idle some days.
+	rate := func(d float64) float64 {
+		r := 10 + 6*math.Cos(2*math.Pi*d/365)
+		if wd := from.AddDate(0, 0, int(d)).Weekday(); wd == time.Saturday || wd == time.Sunday {
+			r *= 1.8
+		}
+		if int(d)%41 == 7 {
+			r = 0
+		}
+		return r
+	}
+	// A meter read every few days (every[k % len(every)]) from day a to b.
+	read := func(a, b float64, every ...float64) []processing.Reading {
+		var rs []processing.Reading
+		c := 500.0
+		for d, k := a, 0; d < b; k++ {
+			rs = append(rs, processing.Reading{Time: from.Add(time.Duration((d + 0.3) * float64(24*time.Hour))), Value: math.Round(c*10) / 10})
+			step := every[k%len(every)]
+			for x := d; x < d+step; x++ {
+				c += rate(x) * min(1, d+step-x)
+			}
+			d += step
+		}
+		return rs
+	}
+	pattern := processing.Pattern{3, 3, 2, 1, 1, 0.5, 0.5, 0.5, 1, 1, 2, 3}
+	phys := func(id string) processing.Meter {
+		return processing.Meter{ID: id, Kind: processing.Physical, Unit: processing.KWh}
+	}
+	h := processing.House{Location: berlin, Meters: []processing.Meter{
+		phys("daily"), phys("sparse"), phys("patterned"), phys("late"),
+		{ID: "sum", Kind: processing.Master, Unit: processing.KWh, Periods: []processing.Period{{Start: from, Sum: true, Sources: []string{"daily", "sparse"}}}},
+		{ID: "rest", Kind: processing.Virtual, Unit: processing.KWh, Base: "sum", Subtract: []processing.Subtrahend{{ID: "late"}}},
+	}}
+	h.Meters[2].Pattern = &pattern
+	rs := map[string][]processing.Reading{
+		"daily":     read(-30, 730, 1),
+		"sparse":    read(-50, 700, 3, 9, 5, 14, 4),
+		"patterned": read(100, 640, 7, 12, 20),
+		"late":      read(20, 730, 2, 1, 6, 3),
+	}
+	rs["sparse"][40].Value = rs["sparse"][50].Value // a typo: off in both directions
+	var temps []processing.Reading
+	for tm := from.AddDate(0, -2, 0); tm.Before(to); tm = tm.Add(6 * time.Hour) {
+		temps = append(temps, processing.Reading{Time: tm, Value: 9 - 9*math.Cos(2*math.Pi*float64(tm.YearDay())/365)})
+	}
+	profiles := &processing.ProfileOptions{Temperatures: temps}
+	if p := processing.LearnProfile(rs["daily"], processing.ProfileOptions{Location: berlin, Temperatures: temps}); p.Linear() {
+		t.Fatalf("the daily meter learns a linear profile: nothing per day is tested")
+	}
+	opt := processing.RunOptions{From: from.AddDate(0, 0, 10), To: to, MaxExtrapolationDays: 60}
+	for _, learn := range []bool{true, false} {
+		for _, method := range []string{processing.MethodProfile, processing.MethodConsensus} {
+			opt.Profiles, opt.Anomaly.Method = nil, method
+			if learn {
+				opt.Profiles = profiles
+			}
+			var want string
+			for k, poison := range []float64{math.NaN(), 12345.678, -1e6} {
+				processing.PoisonPools(poison)
+				res, err := processing.Process(h, rs, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := fmt.Sprintf("%v", res)
+				if k == 0 {
+					want = got
+				} else if got != want {
+					t.Fatalf("profiles %v, method %s: the result depends on what the pools held", learn, method)
+				}
+			}
+		}
+	}
+}
+
 // Readings in any order, with a NaN and a duplicate, give the same stats
 // and series as sorted clean ones.
 func TestProcessUnsortedReadings(t *testing.T) {

@@ -93,6 +93,33 @@ func (p *Profile) intensityDay(dn int) float64 {
 	return p.fit.intensity(dn)
 }
 
+// dayValuesPool recycles the per-day intensities of profiles that are
+// released (see release): every meter of a house learns a profile over
+// thousands of days, uses it for its series and its anomalies, and drops it.
+var dayValuesPool = sync.Pool{New: func() any { return new([]float64) }}
+
+// newDayValues returns a slice of n float64s to be overwritten, its array
+// from dayValuesPool when one is there.
+func newDayValues(n int) []float64 {
+	return grow(dayValuesPool.Get().(*[]float64), n)
+}
+
+// release gives the profile's per-day intensities back to dayValuesPool,
+// for a caller that is done with it: the profile must not be used
+// afterwards (its intensities would index nil). A nil profile is fine.
+func (p *Profile) release() {
+	if p == nil {
+		return
+	}
+	for _, f := range [2]*profileFit{p.fit, p.shape} {
+		if f != nil && f.day != nil {
+			day := f.day
+			f.day = nil // also when fit and shape are the same
+			dayValuesPool.Put(&day)
+		}
+	}
+}
+
 // Linear reports whether the profile is plain time-linear spreading.
 func (p *Profile) Linear() bool { return p == nil || p.linear }
 
@@ -430,6 +457,7 @@ type profScratch struct {
 	ivs                []weekIv
 	triples            []weekTriple
 	rates, gv          []float64
+	smooth             smoothCum // newSmoothCum's
 }
 
 // profScratchPool recycles scratch between LearnProfile calls: a house
@@ -824,8 +852,8 @@ func (l *profLearner) fitShape(cfg shapeConfig) *profileFit {
 		}
 	}
 	// f.day first receives the smooth level's raw use, then (in place) the
-	// normalised intensity.
-	f.day = make([]float64, l.n)
+	// normalised intensity: every element is written before it is read.
+	f.day = newDayValues(l.n)
 	raw := base
 	f.rateBefore, f.rateAfter = 1, 1
 	if cfg.smooth != smoothNone {
@@ -1663,11 +1691,13 @@ type smoothCum struct {
 }
 
 // newSmoothCum returns nil when the level has no use at all (fitShape then
-// falls back to the structural shape). Its knots and slopes are the
+// falls back to the structural shape). It and its knots and slopes are the
 // learner's scratch: valid until the next smooth level.
 func (l *profLearner) newSmoothCum(pts []profPoint, S []float64, kind int) *smoothCum {
 	n := len(pts)
-	sc := &smoothCum{l: l, S: S, x: grow(&l.scratch.x, n), y: grow(&l.scratch.y, n)}
+	sc := &l.scratch.smooth
+	*sc = smoothCum{l: l, S: S, x: grow(&l.scratch.x, n), y: grow(&l.scratch.y, n),
+		corrDay: sc.corrDay[:0], corrSum: sc.corrSum[:0]}
 	for i, p := range pts {
 		sc.x[i], sc.y[i] = l.atPrefix(S, p.t), p.c
 	}

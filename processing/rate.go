@@ -46,6 +46,18 @@ func EstimateRate(readings []Reading) float64 { return EstimateRateDetail(readin
 // non-finite value are skipped. Pass real readings only: synthetic rows would
 // feed the estimate its own output (W-5).
 func EstimateRateDetail(readings []Reading) RateEstimate {
+	return estimateRateDetail(readings, new(rateScratch))
+}
+
+// rateScratch holds estimateRateDetail's working memory, to be reused from
+// one call to the next; every element it reads is written first.
+type rateScratch struct {
+	xs, ys, slopes []float64
+	idx            []int
+}
+
+// estimateRateDetail is EstimateRateDetail with its working memory in sc.
+func estimateRateDetail(readings []Reading, sc *rateScratch) RateEstimate {
 	// The input itself when it is finite and sorted (the usual case), else
 	// a sorted copy of its finite readings.
 	finite := func(r Reading) bool { return !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) }
@@ -71,8 +83,7 @@ func EstimateRateDetail(readings []Reading) RateEstimate {
 		return RateEstimate{Method: RateInsufficient}
 	}
 	clk := clock{origin: rs[0].Time}
-	xs := make([]float64, n)
-	ys := make([]float64, n)
+	xs, ys := grow(&sc.xs, n), grow(&sc.ys, n)
 	for i, r := range rs {
 		xs[i] = clk.secs(r.Time) / secondsPerDay
 		ys[i] = r.Value
@@ -97,7 +108,7 @@ func EstimateRateDetail(readings []Reading) RateEstimate {
 		}
 	}
 	if n >= 3 {
-		if m, ok := medianPairwiseSlope(xs, ys); ok && m > 0 {
+		if m, ok := medianPairwiseSlope(xs, ys, sc); ok && m > 0 {
 			return RateEstimate{PerDay: clamp(m), Method: RateMedianPairwise}
 		}
 	}
@@ -112,9 +123,9 @@ func EstimateRateDetail(readings []Reading) RateEstimate {
 // pairs i < j with x_j > x_i (the mean of the middle two for an even count, as
 // numpy's median), on xs sorted ascending. Above pairwiseSampleSize points it
 // works on a strided subsample.
-func medianPairwiseSlope(xs, ys []float64) (float64, bool) {
+func medianPairwiseSlope(xs, ys []float64, sc *rateScratch) (float64, bool) {
 	n := len(xs)
-	idx := make([]int, 0, min(n, pairwiseSampleSize))
+	idx := slices.Grow(sc.idx[:0], min(n, pairwiseSampleSize))
 	if n <= pairwiseSampleSize {
 		for i := range n {
 			idx = append(idx, i)
@@ -126,7 +137,8 @@ func medianPairwiseSlope(xs, ys []float64) (float64, bool) {
 			idx = append(idx, i*(n-1)/(m-1))
 		}
 	}
-	slopes := make([]float64, 0, len(idx)*(len(idx)-1)/2)
+	sc.idx = idx
+	slopes := slices.Grow(sc.slopes[:0], len(idx)*(len(idx)-1)/2)
 	for a, i := range idx {
 		for _, j := range idx[a+1:] {
 			if dx := xs[j] - xs[i]; dx > 0 {
@@ -134,6 +146,7 @@ func medianPairwiseSlope(xs, ys []float64) (float64, bool) {
 			}
 		}
 	}
+	sc.slopes = slopes
 	if len(slopes) == 0 {
 		return 0, false
 	}

@@ -71,7 +71,8 @@ func TestNthSmallestMatchesSort(t *testing.T) {
 }
 
 // LearnProfile's pooled scratch carries nothing from one meter to the next:
-// a profile learned after others equals the one learned first.
+// a profile learned after others, or with other values left in the pools,
+// equals the one learned first.
 func TestLearnProfileScratchReuse(t *testing.T) {
 	loc := time.UTC
 	r := rand.New(rand.NewPCG(7, 8))
@@ -112,9 +113,54 @@ func TestLearnProfileScratchReuse(t *testing.T) {
 	for _, opt := range []ProfileOptions{{Location: loc}, {Location: loc, NoSmooth: true}, {Location: loc, Temperatures: temps}} {
 		first := key(LearnProfile(a, opt))
 		LearnProfile(b, opt)
-		LearnProfile(c, opt)
+		LearnProfile(c, opt).release()
 		if again := key(LearnProfile(a, opt)); again != first {
 			t.Fatalf("options %+v: the profile changed after learning others", opt)
 		}
+		for _, poison := range []float64{math.NaN(), 12345.678} {
+			PoisonPools(poison)
+			if again := key(LearnProfile(a, opt)); again != first {
+				t.Fatalf("options %+v: the profile depends on what the pools held (%v)", opt, poison)
+			}
+		}
+	}
+}
+
+// PoisonPools fills the pools of scratch that processing reuses between
+// meters with buffers whose every element is v (a value no computation
+// writes), large enough for any test series: a result that depends on what
+// a pooled buffer held before changes with v. Exported for the external
+// tests (this file is compiled into their binary).
+func PoisonPools(v float64) {
+	const n = 1 << 15
+	fill := func(xs []float64) []float64 {
+		for i := range xs {
+			xs[i] = v
+		}
+		return xs
+	}
+	at := time.Unix(int64(v)%1e9, 0)
+	for range 4 { // more than one caller may take one at a time
+		day := fill(make([]float64, n))
+		dayValuesPool.Put(&day)
+
+		s := make([]sample, n)
+		for i := range s {
+			s[i] = sample{date: at, days: int(v) % 7, value: v, src: &judgeSource{}}
+		}
+		s = s[:0]
+		samplePool.Put(&s)
+
+		unix := make([]int64, n)
+		for i := range unix {
+			unix[i] = int64(v) % 1e9
+		}
+		dailyScratchPool.Put(&dailyScratch{unix: unix, cum: fill(make([]float64, n)),
+			rate: rateScratch{xs: fill(make([]float64, n)), ys: fill(make([]float64, n)),
+				slopes: fill(make([]float64, n)), idx: make([]int, n)}})
+
+		sc := new(profScratch)
+		sc.smooth.corrDay, sc.smooth.corrSum = make([]int, n), fill(make([]float64, n))
+		profScratchPool.Put(sc)
 	}
 }
