@@ -165,10 +165,14 @@ func detectMasked(days []Day, judge []bool, loc *time.Location, opt AnomalyOptio
 var samplePool = sync.Pool{New: func() any { return new([]sample) }}
 
 // newSamples returns an empty slice with room for n samples, its array
-// taken from samplePool when one is there (detect gives it back).
+// taken from samplePool when it is long enough (detect gives it back), else
+// new with room to spare as grow's.
 func newSamples(n int) []sample {
 	p := samplePool.Get().(*[]sample)
-	return slices.Grow((*p)[:0], n)
+	if cap(*p) < n {
+		return make([]sample, 0, scratchRoom*n)
+	}
+	return (*p)[:0]
 }
 
 // releaseSamples clears s (it points at the meter's days and readings) and

@@ -465,14 +465,24 @@ type profScratch struct {
 var profScratchPool = sync.Pool{New: func() any { return new(profScratch) }}
 
 // grow returns *buf resliced to length n, reallocating only when it is too
-// short; its contents are left as they were.
+// short; its contents are left as they were. A new array has room for 2n
+// (scratchRoom): the meters of a house differ in span, and a later one up
+// to twice as long then reuses the array instead of allocating another.
 func grow[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
-		*buf = make([]T, n)
+		*buf = make([]T, n, scratchRoom*n)
 	}
 	*buf = (*buf)[:n]
 	return *buf
 }
+
+// scratchRoom is how many times the length asked for a pooled buffer gets
+// as capacity when it is allocated. Memory the process has not used before
+// is touched (and paid for in page faults) only where it is written, so
+// room that no meter needs costs address space, not time (memory the
+// runtime reuses is cleared, which is cheap). On the demo house, 2 saves
+// about 100 of 1,100 page faults of the process phase.
+const scratchRoom = 2
 
 // seasonBasis is seasonTab's table.
 type seasonBasis = [2][366][2*harmonics + 1]float64

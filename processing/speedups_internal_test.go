@@ -126,6 +126,16 @@ func TestLearnProfileScratchReuse(t *testing.T) {
 	}
 }
 
+// A scratch buffer grown for one meter serves a later one up to twice as
+// long without another array (scratchRoom).
+func TestGrowLeavesRoom(t *testing.T) {
+	var buf []float64
+	a := grow(&buf, 1000)
+	if b := grow(&buf, scratchRoom*1000); &a[0] != &b[0] {
+		t.Fatalf("grow allocated again for %d elements after 1000", scratchRoom*1000)
+	}
+}
+
 // PoisonPools fills the pools of scratch that processing reuses between
 // meters with buffers whose every element is v (a value no computation
 // writes), large enough for any test series: a result that depends on what
