@@ -157,34 +157,20 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	takeTemperatures(&opt, cfg, readings)
 	opt.From, opt.To = from, to
 	workers := runtime.GOMAXPROCS(0)
-	plan, err := planConcurrently(house, readings, opt, workers)
+	plan, err := planPhysical(house, readings, opt, workers)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
-	// Every meter's days and months are final once the derived meters are
-	// built: their files are written and synced while the derived meters'
-	// anomalies are judged.
 	set, err := newOutputSet(f.out)
 	if err != nil {
 		return err
 	}
-	series := plan.Result()
-	outs := []outFile{
-		{dailyFile, func(w *bufio.Writer) { writeDaily(w, series) }},
-		{monthlyFile, func(w *bufio.Writer) { writeMonthly(w, series) }},
-	}
-	set.Go(outs[0])
-	set.Go(outs[1])
-	parallel(plan.Derived(), workers, plan.DetectDerived)
-	res := plan.Result()
-	if err := ctx.Err(); err != nil {
-		set.Abort()
+	res, outs, err := deriveAndWrite(ctx, plan, set, workers)
+	if err != nil {
 		return err
 	}
 	ph.done("process")
 
-	outs = append(outs, outFile{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }})
-	set.Go(outs[2])
 	if err := set.Commit(); err != nil {
 		return err
 	}
@@ -194,6 +180,44 @@ func process(ctx context.Context, e *env, f processFlags) error {
 		paths: outPaths(f.out, outs), verbose: f.verbose,
 	})
 	return nil
+}
+
+// deriveAndWrite finishes a plan whose physical meters are computed and
+// writes its three outputs into set, which the caller commits. The physical
+// meters' days are final: daily.csv begins with them while the master and
+// virtual meters are derived, and ends with those once they are. Monthly
+// follows the derived meters; both files are written and synced while the
+// derived meters' anomalies are judged, and anomalies.csv comes last. On
+// error (Derive's, or ctx's) the set is aborted.
+func deriveAndWrite(ctx context.Context, plan *processing.Plan, set *outputSet, workers int) (processing.Result, []outFile, error) {
+	physical := plan.Result().Meters[:plan.Physical()]
+	derived := make(chan []processing.MeterResult, 1) // nil when Derive fails
+	outs := []outFile{{dailyFile, func(w *bufio.Writer) {
+		w.WriteString(dailyHeader + "\n")
+		writeDailyRows(w, processing.Result{Meters: physical})
+		if rest := <-derived; rest != nil {
+			writeDailyRows(w, processing.Result{Meters: rest})
+		}
+	}}}
+	set.Go(outs[0])
+	if err := plan.Derive(); err != nil {
+		derived <- nil
+		set.Abort()
+		return processing.Result{}, nil, fmt.Errorf("process: %w", err)
+	}
+	series := plan.Result()
+	derived <- series.Meters[plan.Physical():]
+	outs = append(outs, outFile{monthlyFile, func(w *bufio.Writer) { writeMonthly(w, series) }})
+	set.Go(outs[1])
+	parallel(plan.Derived(), workers, plan.DetectDerived)
+	if err := ctx.Err(); err != nil {
+		set.Abort()
+		return processing.Result{}, nil, err
+	}
+	res := plan.Result()
+	outs = append(outs, outFile{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }})
+	set.Go(outs[2])
+	return res, outs, nil
 }
 
 // processConcurrently is processing.Process with the physical meters, each
@@ -213,6 +237,21 @@ func processConcurrently(h processing.House, readings map[string][]processing.Re
 // and derives the master and virtual meters from them. What is left is the
 // derived meters' anomalies (plan.DetectDerived), independent of each other.
 func planConcurrently(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (*processing.Plan, error) {
+	plan, err := planPhysical(h, readings, opt, workers)
+	if err != nil {
+		return nil, err
+	}
+	// Deriving the series is cheap and sequential; the derived meters'
+	// anomalies are most of their cost and independent of each other.
+	if err := plan.Derive(); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// planPhysical computes the physical meters on up to workers goroutines;
+// the plan's Derive is next.
+func planPhysical(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (*processing.Plan, error) {
 	plan, err := processing.NewPlan(h, opt)
 	if err != nil {
 		return nil, err
@@ -236,11 +275,6 @@ func planConcurrently(h processing.House, readings map[string][]processing.Readi
 		if err != nil {
 			return nil, err
 		}
-	}
-	// Deriving the series is cheap and sequential; the derived meters'
-	// anomalies are most of their cost and independent of each other.
-	if err := plan.Derive(); err != nil {
-		return nil, err
 	}
 	return plan, nil
 }
@@ -441,20 +475,45 @@ func (s *outputSet) Go(o outFile) {
 	})
 }
 
-// Commit waits for every output and renames them into place in the order
-// they were started, then makes the renames durable. On any error it
-// removes what it wrote and replaces nothing.
+// Commit waits for every output and renames them all into place, then
+// makes the renames durable. If any output failed, or a directory stands
+// where a file goes, it removes what it wrote and replaces nothing. A rename
+// that fails otherwise (the directory changed under it) leaves the other
+// files replaced, and its own temporary file removed.
 func (s *outputSet) Commit() error {
 	s.wg.Wait()
 	if err := errors.Join(s.errs...); err != nil {
 		s.removeTemps(0)
 		return err
 	}
-	for i, name := range s.names {
-		if err := os.Rename(s.tmps[i], filepath.Join(s.dir, name)); err != nil {
-			s.removeTemps(i)
-			return fmt.Errorf("write %s: %w", filepath.Join(s.dir, name), err)
+	// A directory in a file's place is the one thing that stops a rename
+	// here (the temporary files are in the same directory): found first, it
+	// replaces nothing.
+	for _, name := range s.names {
+		if fi, err := os.Lstat(filepath.Join(s.dir, name)); err == nil && fi.IsDir() {
+			s.removeTemps(0)
+			return fmt.Errorf("write %s: is a directory", filepath.Join(s.dir, name))
 		}
+	}
+	// The renames run concurrently: replacing a file frees the old one's
+	// blocks, which takes long for a big file and need not wait in line.
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.names))
+	for i, name := range s.names {
+		wg.Go(func() {
+			if err := os.Rename(s.tmps[i], filepath.Join(s.dir, name)); err != nil {
+				errs[i] = fmt.Errorf("write %s: %w", filepath.Join(s.dir, name), err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for i, e := range errs {
+			if e != nil {
+				os.Remove(s.tmps[i])
+			}
+		}
+		return err
 	}
 	syncDir(s.dir)
 	return nil
@@ -490,7 +549,7 @@ func writeTemp(dir string, o outFile) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
 	}
-	w := bufio.NewWriterSize(f, 64<<10)
+	w := bufio.NewWriterSize(&writebackWriter{f: f}, 64<<10)
 	o.write(w)
 	err = w.Flush()
 	if err == nil {
@@ -506,6 +565,25 @@ func writeTemp(dir string, o outFile) (string, error) {
 		return f.Name(), fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
 	}
 	return f.Name(), nil
+}
+
+// writebackWriter writes to f and starts the disk writing every
+// writebackChunk bytes, so that a large file's fsync overlaps its writing.
+type writebackWriter struct {
+	f           *os.File
+	off, kicked int64
+}
+
+const writebackChunk = 256 << 10
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.kicked >= writebackChunk {
+		startWriteback(w.f, w.kicked, w.off-w.kicked)
+		w.kicked = w.off
+	}
+	return n, err
 }
 
 // appendNum appends v rounded to 6 decimals without trailing zeros; NaN
@@ -536,19 +614,32 @@ func appendNum(b []byte, v float64) []byte {
 	if frac == 0 {
 		return b
 	}
-	digits := 6
-	for frac%10 == 0 {
-		frac /= 10
-		digits--
+	// Six digits, two at a time, then without trailing zeros.
+	var buf [7]byte
+	buf[0] = '.'
+	for i := 5; i > 0; i -= 2 {
+		pair := 2 * (frac % 100)
+		buf[i], buf[i+1] = digitPairs[pair], digitPairs[pair+1]
+		frac /= 100
 	}
-	var buf [6]byte
-	for i := digits - 1; i >= 0; i-- {
-		buf[i] = byte('0' + frac%10)
-		frac /= 10
+	end := 7
+	for buf[end-1] == '0' {
+		end--
 	}
-	b = append(b, '.')
-	return append(b, buf[:digits]...)
+	return append(b, buf[:end]...)
 }
+
+// digitPairs holds "00" to "99": two digits per lookup.
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
 
 // appendDate appends YYYY-MM-DD.
 func appendDate(b []byte, y int, m time.Month, d int) []byte {
@@ -577,15 +668,26 @@ func writeDaily(w *bufio.Writer, res processing.Result) {
 }
 
 // writeDailyRows writes the rows without the header (export writes one meter
-// at a time).
+// at a time). Rows are appended straight into the writer's free buffer, and
+// a meter's consecutive dates are counted up rather than each converted.
 func writeDailyRows(w *bufio.Writer, res processing.Result) {
-	var b []byte
+	var date dateText
 	for _, mr := range res.Meters {
+		id := mr.Meter.ID
+		// The longest row: the id, the date, two numbers written in full
+		// (appendNum above 8e9), the longest quality and the separators.
+		need := len(id) + 1 + 10 + 2*(1+maxNumLen) + 1 + maxQualityLen + 1
+		b := w.AvailableBuffer()
 		for _, d := range mr.Days {
-			b = append(b[:0], mr.Meter.ID...)
+			if cap(b)-len(b) < need {
+				w.Write(b)
+				if b = w.AvailableBuffer(); cap(b) < need {
+					b = make([]byte, 0, need) // a writer smaller than a row
+				}
+			}
+			b = append(b, id...)
 			b = append(b, ',')
-			y, m, dd := d.Date.Civil()
-			b = appendDate(b, y, m, dd)
+			b = date.append(b, d.Date)
 			b = append(b, ',')
 			b = appendNum(b, d.Reading)
 			b = append(b, ',')
@@ -593,9 +695,48 @@ func writeDailyRows(w *bufio.Writer, res processing.Result) {
 			b = append(b, ',')
 			b = append(b, d.Quality.String()...)
 			b = append(b, '\n')
-			w.Write(b)
 		}
+		w.Write(b)
 	}
+}
+
+// maxNumLen bounds appendNum's text: strconv's 'f' of the largest float64
+// has 309 digits, a sign and no fraction.
+const maxNumLen = 310
+
+// maxQualityLen bounds the length of a processing.Quality's name.
+var maxQualityLen = func() int {
+	n := 0
+	for q := range processing.Quality(255) {
+		n = max(n, len(q.String()))
+	}
+	return n
+}()
+
+// dateText formats dates as YYYY-MM-DD, the day after the last one by
+// counting up its day of the month.
+type dateText struct {
+	last processing.Date
+	dim  int // days in last's month
+	text [10]byte
+	ok   bool
+}
+
+func (t *dateText) append(b []byte, d processing.Date) []byte {
+	if t.ok && d == t.last+1 && int(t.text[8]-'0')*10+int(t.text[9]-'0') < t.dim {
+		dd := int(t.text[8]-'0')*10 + int(t.text[9]-'0') + 1
+		t.text[8], t.text[9] = byte('0'+dd/10), byte('0'+dd%10)
+	} else {
+		y, m, dd := d.Civil()
+		if y < 0 || y > 9999 {
+			t.ok = false
+			return appendDate(b, y, m, dd)
+		}
+		appendDate(t.text[:0], y, m, dd)
+		t.dim, t.ok = daysIn(m, y), true
+	}
+	t.last = d
+	return append(b, t.text[:]...)
 }
 
 func writeMonthly(w *bufio.Writer, res processing.Result) {

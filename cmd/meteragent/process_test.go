@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -677,4 +678,60 @@ func demoConfigDir(t testing.TB, edit func(name string, b []byte) []byte) string
 		}
 	}
 	return dir
+}
+
+// When the derived meters cannot be built, deriveAndWrite stops the
+// daily.csv it began with the physical meters: nothing is replaced and no
+// temporary file is left.
+func TestDeriveAndWriteDeriveError(t *testing.T) {
+	loc := time.UTC
+	day := func(d int) time.Time { return time.Date(2024, 1, d, 0, 0, 0, 0, loc) }
+	house := processing.House{Location: loc, Meters: []processing.Meter{
+		{ID: "a", Kind: processing.Physical},
+		// A period without a start passes NewPlan but fails Derive.
+		{ID: "m", Kind: processing.Master, Periods: []processing.Period{{Sources: []string{"a"}}}},
+	}}
+	readings := map[string][]processing.Reading{"a": {{Time: day(1), Value: 1}, {Time: day(5), Value: 5}}}
+	plan, err := planPhysical(house, readings, processing.RunOptions{From: day(1), To: day(10)}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, dailyFile), []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := newOutputSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = deriveAndWrite(context.Background(), plan, set, 2)
+	if err == nil || !strings.Contains(err.Error(), `master "m"`) {
+		t.Fatalf("deriveAndWrite: %v, want the master's error", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, dailyFile)); string(b) != "old\n" {
+		t.Errorf("daily.csv = %q, want the old content", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want daily.csv alone", len(entries))
+	}
+}
+
+// BenchmarkWriteDaily formats the demo house's daily.csv (ns/row: per row).
+func BenchmarkWriteDaily(b *testing.B) {
+	house, readings, opt := demoInput(b)
+	res, err := processConcurrently(house, readings, opt, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows := 0
+	for _, m := range res.Meters {
+		rows += len(m.Days)
+	}
+	w := bufio.NewWriterSize(io.Discard, 64<<10)
+	for b.Loop() {
+		writeDaily(w, res)
+		w.Flush()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 }
