@@ -137,6 +137,7 @@ type Plan struct {
 	res   []MeterResult
 	masks []dayMask // by house index
 	judge [][]bool  // derived meters' judged days, by dependency position
+	feeds []bool    // by house index: a derived meter reads this physical meter
 
 	// mids are the midnights of From..To and the day after, shared
 	// read-only by every meter's series (nil without both).
@@ -174,10 +175,17 @@ func NewPlan(h House, opt RunOptions) (*Plan, error) {
 		po := opt.Profiles.withDegreeDays(h.Location)
 		opt.Profiles = &po
 	}
-	p := &Plan{h: h, opt: opt, order: order, res: make([]MeterResult, len(h.Meters)), masks: make([]dayMask, len(h.Meters))}
+	p := &Plan{h: h, opt: opt, order: order, res: make([]MeterResult, len(h.Meters)), masks: make([]dayMask, len(h.Meters)),
+		feeds: make([]bool, len(h.Meters))}
 	for _, m := range h.Meters {
 		if m.Kind == Physical {
 			p.nPhys++
+		} else {
+			for _, id := range m.Inputs() {
+				if i := pos[id]; h.Meters[i].Kind == Physical {
+					p.feeds[i] = true
+				}
+			}
 		}
 	}
 	if !opt.From.IsZero() && !opt.To.IsZero() {
@@ -197,6 +205,11 @@ func (p *Plan) Physical() int { return p.nPhys }
 
 // PhysicalID returns the ID of the k-th physical meter (house order).
 func (p *Plan) PhysicalID(k int) string { return p.h.Meters[p.order[k]].ID }
+
+// FeedsDerived reports whether a master or virtual meter reads the k-th
+// physical meter. Derive needs only those: the others may still be computed
+// while it runs.
+func (p *Plan) FeedsDerived(k int) bool { return p.feeds[p.order[k]] }
 
 // ProcessPhysical computes the k-th physical meter from its readings. Calls
 // for different k may run concurrently; each must happen once before Finish.
@@ -239,15 +252,19 @@ func (p *Plan) Finish() (Result, error) {
 }
 
 // Derive builds the daily series of the master and virtual meters from the
-// physical ones, in dependency order. Their anomalies, the costly part, are
-// left to DetectDerived, which depends on nothing but the meter's own days
-// and so may run concurrently for different meters.
+// physical ones, in dependency order. It needs the physical meters that
+// FeedsDerived names computed, and reads no other: the rest may be computed
+// concurrently. Their anomalies, the costly part, are left to DetectDerived,
+// which depends on nothing but the meter's own days and so may run
+// concurrently for different meters.
 func (p *Plan) Derive() error {
 	byID := make(map[string]*MeterResult, len(p.h.Meters))
 	masks := make(map[string]dayMask, len(p.h.Meters))
 	for _, i := range p.order[:p.nPhys] {
-		byID[p.h.Meters[i].ID] = &p.res[i]
-		masks[p.h.Meters[i].ID] = p.masks[i]
+		if p.feeds[i] {
+			byID[p.h.Meters[i].ID] = &p.res[i]
+			masks[p.h.Meters[i].ID] = p.masks[i]
+		}
 	}
 	p.judge = make([][]bool, len(p.order)-p.nPhys)
 	for k, i := range p.order[p.nPhys:] {
@@ -299,6 +316,19 @@ func (p *Plan) Derived() int { return len(p.order) - p.nPhys }
 func (p *Plan) DetectDerived(k int) {
 	i := p.order[p.nPhys+k]
 	p.res[i].Anomalies = detectMasked(p.res[i].Days, p.judge[k], p.h.Location, p.opt.Anomaly)
+}
+
+// Series returns the j-th meter of Result (physical meters in house order,
+// then the derived ones in dependency order) once its days are computed,
+// without its anomalies where DetectDerived may still be adding them. It
+// may be called while other meters are computed.
+func (p *Plan) Series(j int) MeterResult {
+	r := &p.res[p.order[j]]
+	out := MeterResult{Meter: r.Meter, Days: r.Days, Months: r.Months, Events: r.Events, Stats: r.Stats}
+	if j < p.nPhys {
+		out.Anomalies = r.Anomalies
+	}
+	return out
 }
 
 // Result returns every meter's result, once all are computed.

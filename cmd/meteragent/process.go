@@ -157,7 +157,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	takeTemperatures(&opt, cfg, readings)
 	opt.From, opt.To = from, to
 	workers := runtime.GOMAXPROCS(0)
-	plan, err := planPhysical(house, readings, opt, workers)
+	plan, err := processing.NewPlan(house, opt)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
@@ -165,7 +165,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err != nil {
 		return err
 	}
-	res, outs, err := deriveAndWrite(ctx, plan, set, workers)
+	res, outs, err := computeAndWrite(ctx, plan, readings, set, workers)
 	if err != nil {
 		return err
 	}
@@ -182,34 +182,52 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	return nil
 }
 
-// deriveAndWrite finishes a plan whose physical meters are computed and
-// writes its three outputs into set, which the caller commits. The physical
-// meters' days are final: daily.csv begins with them while the master and
-// virtual meters are derived, and ends with those once they are. Monthly
-// follows the derived meters; both files are written and synced while the
-// derived meters' anomalies are judged, and anomalies.csv comes last. On
-// error (Derive's, or ctx's) the set is aborted.
-func deriveAndWrite(ctx context.Context, plan *processing.Plan, set *outputSet, workers int) (processing.Result, []outFile, error) {
-	physical := plan.Result().Meters[:plan.Physical()]
-	derived := make(chan []processing.MeterResult, 1) // nil when Derive fails
-	outs := []outFile{{dailyFile, func(w *bufio.Writer) {
-		w.WriteString(dailyHeader + "\n")
-		writeDailyRows(w, processing.Result{Meters: physical})
-		if rest := <-derived; rest != nil {
-			writeDailyRows(w, processing.Result{Meters: rest})
+// computeAndWrite computes every meter of plan on up to workers goroutines
+// (see schedule) and writes the three outputs into set, which the caller
+// commits: daily.csv meter by meter as each one's days become final,
+// monthly.csv once all are, anomalies.csv at the end. The first two are
+// written and synced while the last meters are still computed. On error
+// the set is aborted.
+func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[string][]processing.Reading, set *outputSet, workers int) (processing.Result, []outFile, error) {
+	s := newSchedule(plan)
+	n := plan.Physical() + plan.Derived()
+	// series waits for the j-th meter's days; false if the run failed.
+	series := func(j int) (processing.MeterResult, bool) {
+		select {
+		case <-s.ready[j]:
+			return plan.Series(j), true
+		case <-s.failed:
+			return processing.MeterResult{}, false
 		}
-	}}}
+	}
+	outs := []outFile{
+		{dailyFile, func(w *bufio.Writer) {
+			w.WriteString(dailyHeader + "\n")
+			for j := range n {
+				mr, ok := series(j)
+				if !ok {
+					return
+				}
+				writeDailyRows(w, processing.Result{Meters: []processing.MeterResult{mr}})
+			}
+		}},
+		{monthlyFile, func(w *bufio.Writer) {
+			all := processing.Result{Meters: make([]processing.MeterResult, n)}
+			for j := range n {
+				var ok bool
+				if all.Meters[j], ok = series(j); !ok {
+					return
+				}
+			}
+			writeMonthly(w, all)
+		}},
+	}
 	set.Go(outs[0])
-	if err := plan.Derive(); err != nil {
-		derived <- nil
+	set.Go(outs[1])
+	if err := s.run(readings, workers); err != nil {
 		set.Abort()
 		return processing.Result{}, nil, fmt.Errorf("process: %w", err)
 	}
-	series := plan.Result()
-	derived <- series.Meters[plan.Physical():]
-	outs = append(outs, outFile{monthlyFile, func(w *bufio.Writer) { writeMonthly(w, series) }})
-	set.Go(outs[1])
-	parallel(plan.Derived(), workers, plan.DetectDerived)
 	if err := ctx.Err(); err != nil {
 		set.Abort()
 		return processing.Result{}, nil, err
@@ -218,6 +236,157 @@ func deriveAndWrite(ctx context.Context, plan *processing.Plan, set *outputSet, 
 	outs = append(outs, outFile{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }})
 	set.Go(outs[2])
 	return res, outs, nil
+}
+
+// schedule runs a plan's steps on a few goroutines so that both cores stay
+// busy to the end. The physical meters that master and virtual meters read
+// come first, most readings first; then Derive, and the derived meters'
+// anomalies (the costliest of them), run while the remaining physical
+// meters are computed.
+type schedule struct {
+	plan  *processing.Plan
+	ready []chan struct{} // by Result position: closed once the meter's days are final
+	// failed is closed when a step fails: no more meters become ready.
+	failed chan struct{}
+}
+
+func newSchedule(plan *processing.Plan) *schedule {
+	s := &schedule{plan: plan, failed: make(chan struct{}),
+		ready: make([]chan struct{}, plan.Physical()+plan.Derived())}
+	for j := range s.ready {
+		s.ready[j] = make(chan struct{})
+	}
+	return s
+}
+
+// Steps of a schedule.
+const (
+	stepPhysical = iota // ProcessPhysical(k)
+	stepDerive          // Derive
+	stepDetect          // DetectDerived(k)
+)
+
+type step struct{ kind, k int }
+
+// run computes the plan and returns the first physical meter's error in
+// house order, else Derive's, as planConcurrently would.
+func (s *schedule) run(readings map[string][]processing.Reading, workers int) error {
+	p := s.plan
+	nPhys := p.Physical()
+	byReadings := make([]int, nPhys)
+	for k := range byReadings {
+		byReadings[k] = k
+	}
+	slices.SortStableFunc(byReadings, func(a, b int) int {
+		return len(readings[p.PhysicalID(b)]) - len(readings[p.PhysicalID(a)])
+	})
+	var steps []step
+	feeding := 0
+	for _, k := range byReadings {
+		if p.FeedsDerived(k) {
+			steps = append(steps, step{stepPhysical, k})
+			feeding++
+		}
+	}
+	steps = append(steps, step{kind: stepDerive})
+	for k := range p.Derived() {
+		steps = append(steps, step{stepDetect, k})
+	}
+	for _, k := range byReadings {
+		if !p.FeedsDerived(k) {
+			steps = append(steps, step{stepPhysical, k})
+		}
+	}
+
+	var (
+		mu        sync.Mutex
+		wake      = sync.NewCond(&mu)
+		taken     = make([]bool, len(steps))
+		derived   bool // Derive has returned without error
+		broken    bool // a step failed: Derive and the detections are skipped
+		physErrs  = make([]error, nPhys)
+		deriveErr error
+	)
+	// take returns the first step that can start, -1 when every step is
+	// taken; it waits while steps are left but none can start yet.
+	take := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		for {
+			waiting := false
+			for i, st := range steps {
+				if taken[i] {
+					continue
+				}
+				ok := true
+				switch {
+				case st.kind != stepPhysical && broken:
+					taken[i] = true // skipped
+					continue
+				case st.kind == stepDerive:
+					ok = feeding == 0
+				case st.kind == stepDetect:
+					ok = derived
+				}
+				if ok {
+					taken[i] = true
+					return i
+				}
+				waiting = true
+			}
+			if !waiting {
+				return -1
+			}
+			wake.Wait()
+		}
+	}
+	fail := func() {
+		if !broken {
+			broken = true
+			close(s.failed)
+		}
+	}
+	parallel(workers, workers, func(int) {
+		for i := take(); i >= 0; i = take() {
+			st := steps[i]
+			var err error
+			switch st.kind {
+			case stepPhysical:
+				err = p.ProcessPhysical(st.k, readings[p.PhysicalID(st.k)])
+			case stepDerive:
+				err = p.Derive()
+			case stepDetect:
+				p.DetectDerived(st.k)
+			}
+			mu.Lock()
+			switch {
+			case err != nil && st.kind == stepPhysical:
+				physErrs[st.k] = err
+				fail()
+			case err != nil:
+				deriveErr = err
+				fail()
+			case st.kind == stepPhysical:
+				close(s.ready[st.k])
+				if p.FeedsDerived(st.k) {
+					feeding--
+				}
+			case st.kind == stepDerive:
+				derived = true
+				for j := nPhys; j < len(s.ready); j++ {
+					close(s.ready[j])
+				}
+			}
+			wake.Broadcast()
+			mu.Unlock()
+		}
+	})
+	for _, err := range physErrs {
+		if err != nil {
+			return err
+		}
+	}
+	return deriveErr
 }
 
 // processConcurrently is processing.Process with the physical meters, each

@@ -680,19 +680,21 @@ func demoConfigDir(t testing.TB, edit func(name string, b []byte) []byte) string
 	return dir
 }
 
-// When the derived meters cannot be built, deriveAndWrite stops the
+// When the derived meters cannot be built, computeAndWrite stops the
 // daily.csv it began with the physical meters: nothing is replaced and no
 // temporary file is left.
-func TestDeriveAndWriteDeriveError(t *testing.T) {
+func TestComputeAndWriteDeriveError(t *testing.T) {
 	loc := time.UTC
 	day := func(d int) time.Time { return time.Date(2024, 1, d, 0, 0, 0, 0, loc) }
 	house := processing.House{Location: loc, Meters: []processing.Meter{
 		{ID: "a", Kind: processing.Physical},
+		{ID: "b", Kind: processing.Physical},
 		// A period without a start passes NewPlan but fails Derive.
 		{ID: "m", Kind: processing.Master, Periods: []processing.Period{{Sources: []string{"a"}}}},
 	}}
-	readings := map[string][]processing.Reading{"a": {{Time: day(1), Value: 1}, {Time: day(5), Value: 5}}}
-	plan, err := planPhysical(house, readings, processing.RunOptions{From: day(1), To: day(10)}, 2)
+	rs := []processing.Reading{{Time: day(1), Value: 1}, {Time: day(5), Value: 5}}
+	readings := map[string][]processing.Reading{"a": rs, "b": rs}
+	plan, err := processing.NewPlan(house, processing.RunOptions{From: day(1), To: day(10)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -704,9 +706,9 @@ func TestDeriveAndWriteDeriveError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = deriveAndWrite(context.Background(), plan, set, 2)
+	_, _, err = computeAndWrite(context.Background(), plan, readings, set, 2)
 	if err == nil || !strings.Contains(err.Error(), `master "m"`) {
-		t.Fatalf("deriveAndWrite: %v, want the master's error", err)
+		t.Fatalf("computeAndWrite: %v, want the master's error", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, dailyFile)); string(b) != "old\n" {
 		t.Errorf("daily.csv = %q, want the old content", b)
@@ -714,6 +716,63 @@ func TestDeriveAndWriteDeriveError(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("directory holds %d entries, want daily.csv alone", len(entries))
+	}
+}
+
+// The scheduled run computes what Process computes, on any number of
+// workers, and reports the same first error.
+func TestScheduleMatchesProcess(t *testing.T) {
+	house, readings, opt := demoInput(t)
+	want, err := processing.Process(house, readings, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2, 5} {
+		plan, err := processing.NewPlan(house, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := newSchedule(plan).run(readings, workers); err != nil {
+			t.Fatalf("workers=%d: %v", workers, err)
+		}
+		got := plan.Result()
+		if outputs(got) != outputs(want) {
+			t.Errorf("workers=%d: outputs differ from Process", workers)
+		}
+		for i := range want.Meters {
+			g, w := got.Meters[i], want.Meters[i]
+			if g.Meter.ID != w.Meter.ID || g.Stats != w.Stats || !slices.Equal(g.Events, w.Events) {
+				t.Errorf("workers=%d: meter %d: %s %+v %v, want %s %+v %v", workers, i,
+					g.Meter.ID, g.Stats, g.Events, w.Meter.ID, w.Stats, w.Events)
+			}
+		}
+	}
+	// Broken physical meters: the first in house order is reported, as
+	// Process reports it, whether or not a derived meter reads it.
+	bad := processing.Pattern{-1}
+	var broken []string
+	for i := range house.Meters {
+		m := &house.Meters[i]
+		if m.Kind == processing.Physical && len(readings[m.ID]) > 0 && len(broken) < 3 {
+			m.Pattern = &bad
+			broken = append(broken, m.ID)
+		}
+	}
+	_, want2 := processing.Process(house, readings, opt)
+	for _, workers := range []int{1, 2, 5} {
+		plan, err := processing.NewPlan(house, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newSchedule(plan)
+		if err := s.run(readings, workers); err == nil || err.Error() != want2.Error() {
+			t.Errorf("workers=%d: %v, want %v", workers, err, want2)
+		}
+		select {
+		case <-s.failed:
+		default:
+			t.Errorf("workers=%d: failed is not closed after an error", workers)
+		}
 	}
 }
 
