@@ -191,20 +191,6 @@ func process(ctx context.Context, e *env, f processFlags) error {
 func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[string][]processing.Reading, set *outputSet, workers int) (processing.Result, []outFile, error) {
 	s := newSchedule(plan)
 	n := plan.Physical() + plan.Derived()
-	// Each meter's rows of daily.csv are formatted by the goroutine that
-	// computed it, as soon as its days are final (both cores share the
-	// formatting); the writer puts them in order. Written buffers are
-	// reused for later meters.
-	texts := make([][]byte, n)
-	free := make(chan []byte, n)
-	s.onDays = func(j int) {
-		var b []byte
-		select {
-		case b = <-free:
-		default:
-		}
-		texts[j] = appendDailyRows(b, plan.Series(j))
-	}
 	// series waits for the j-th meter's days; false if the run failed.
 	series := func(j int) (processing.MeterResult, bool) {
 		select {
@@ -218,14 +204,11 @@ func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[st
 		{dailyFile, func(w *bufio.Writer) {
 			w.WriteString(dailyHeader + "\n")
 			for j := range n {
-				select {
-				case <-s.ready[j]:
-				case <-s.failed:
+				mr, ok := series(j)
+				if !ok {
 					return
 				}
-				w.Write(texts[j])
-				free <- texts[j][:0]
-				texts[j] = nil
+				writeDailyRows(w, processing.Result{Meters: []processing.MeterResult{mr}})
 			}
 		}},
 		{monthlyFile, func(w *bufio.Writer) {
@@ -263,12 +246,8 @@ func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[st
 type schedule struct {
 	plan  *processing.Plan
 	ready []chan struct{} // by Result position: closed once the meter's days are final
-	// onDays, if set, is called with a Result position once that meter's
-	// days are final, on the goroutine that computed them, before ready
-	// is closed.
 	// failed is closed when a step fails: no more meters become ready.
 	failed chan struct{}
-	onDays func(j int)
 }
 
 func newSchedule(plan *processing.Plan) *schedule {
@@ -367,26 +346,15 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 			close(s.failed)
 		}
 	}
-	days := func(j int) {
-		if s.onDays != nil {
-			s.onDays(j)
-		}
-	}
 	parallel(workers, workers, func(int) {
 		for i := take(); i >= 0; i = take() {
 			st := steps[i]
 			var err error
 			switch st.kind {
 			case stepPhysical:
-				if err = p.ProcessPhysical(st.k, readings[p.PhysicalID(st.k)]); err == nil {
-					days(st.k)
-				}
+				err = p.ProcessPhysical(st.k, readings[p.PhysicalID(st.k)])
 			case stepDerive:
-				if err = p.Derive(); err == nil {
-					for j := nPhys; j < len(s.ready); j++ {
-						days(j)
-					}
-				}
+				err = p.Derive()
 			case stepDetect:
 				p.DetectDerived(st.k)
 			}
@@ -886,32 +854,19 @@ func writeDailyRows(w *bufio.Writer, res processing.Result) {
 					b = make([]byte, 0, need) // a writer smaller than a row
 				}
 			}
-			b = appendDailyRow(b, id, &date, d)
+			b = append(b, id...)
+			b = append(b, ',')
+			b = date.append(b, d.Date)
+			b = append(b, ',')
+			b = appendNum(b, d.Reading)
+			b = append(b, ',')
+			b = appendNum(b, d.Consumption)
+			b = append(b, ',')
+			b = append(b, d.Quality.String()...)
+			b = append(b, '\n')
 		}
 		w.Write(b)
 	}
-}
-
-// appendDailyRows appends a meter's rows of daily.csv to b.
-func appendDailyRows(b []byte, mr processing.MeterResult) []byte {
-	var date dateText
-	for _, d := range mr.Days {
-		b = appendDailyRow(b, mr.Meter.ID, &date, d)
-	}
-	return b
-}
-
-func appendDailyRow(b []byte, id string, date *dateText, d processing.Day) []byte {
-	b = append(b, id...)
-	b = append(b, ',')
-	b = date.append(b, d.Date)
-	b = append(b, ',')
-	b = appendNum(b, d.Reading)
-	b = append(b, ',')
-	b = appendNum(b, d.Consumption)
-	b = append(b, ',')
-	b = append(b, d.Quality.String()...)
-	return append(b, '\n')
 }
 
 // maxNumLen bounds appendNum's text: strconv's 'f' of the largest float64
