@@ -190,40 +190,22 @@ func process(ctx context.Context, e *env, f processFlags) error {
 // the set is aborted.
 func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[string][]processing.Reading, set *outputSet, workers int) (processing.Result, []outFile, error) {
 	s := newSchedule(plan)
-	n := plan.Physical() + plan.Derived()
-	// series waits for the j-th meter's days; false if the run failed.
-	series := func(j int) (processing.MeterResult, bool) {
-		select {
-		case <-s.ready[j]:
-			return plan.Series(j), true
-		case <-s.failed:
-			return processing.MeterResult{}, false
+	daily, monthly := set.Create(dailyFile), set.Create(monthlyFile)
+	daily.W.WriteString(dailyHeader + "\n")
+	s.write = func(j int) {
+		writeDailyRows(daily.W, processing.Result{Meters: []processing.MeterResult{plan.Series(j)}})
+		if j == s.n-1 {
+			daily.Done()
 		}
 	}
-	outs := []outFile{
-		{dailyFile, func(w *bufio.Writer) {
-			w.WriteString(dailyHeader + "\n")
-			for j := range n {
-				mr, ok := series(j)
-				if !ok {
-					return
-				}
-				writeDailyRows(w, processing.Result{Meters: []processing.MeterResult{mr}})
-			}
-		}},
-		{monthlyFile, func(w *bufio.Writer) {
-			all := processing.Result{Meters: make([]processing.MeterResult, n)}
-			for j := range n {
-				var ok bool
-				if all.Meters[j], ok = series(j); !ok {
-					return
-				}
-			}
-			writeMonthly(w, all)
-		}},
+	s.allDays = func() {
+		all := processing.Result{Meters: make([]processing.MeterResult, s.n)}
+		for j := range all.Meters {
+			all.Meters[j] = plan.Series(j)
+		}
+		writeMonthly(monthly.W, all)
+		monthly.Done()
 	}
-	set.Go(outs[0])
-	set.Go(outs[1])
 	if err := s.run(readings, workers); err != nil {
 		set.Abort()
 		return processing.Result{}, nil, fmt.Errorf("process: %w", err)
@@ -233,30 +215,30 @@ func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[st
 		return processing.Result{}, nil, err
 	}
 	res := plan.Result()
-	outs = append(outs, outFile{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }})
+	outs := []outFile{{name: dailyFile}, {name: monthlyFile}, {anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }}}
 	set.Go(outs[2])
 	return res, outs, nil
+
 }
 
 // schedule runs a plan's steps on a few goroutines so that both cores stay
 // busy to the end. The physical meters that master and virtual meters read
 // come first, most readings first; then Derive, and the derived meters'
 // anomalies (the costliest of them), run while the remaining physical
-// meters are computed.
+// meters are computed. Writing is a step too, taken before any other as
+// soon as it can run: a goroutine of its own would wait behind the
+// computing ones for the CPU.
 type schedule struct {
-	plan  *processing.Plan
-	ready []chan struct{} // by Result position: closed once the meter's days are final
-	// failed is closed when a step fails: no more meters become ready.
-	failed chan struct{}
+	plan *processing.Plan
+	n    int // meters, physical and derived
+	// write, if set, is called for every Result position in order, each as
+	// soon as that meter's days are final; allDays, if set, once all are.
+	write   func(j int)
+	allDays func()
 }
 
 func newSchedule(plan *processing.Plan) *schedule {
-	s := &schedule{plan: plan, failed: make(chan struct{}),
-		ready: make([]chan struct{}, plan.Physical()+plan.Derived())}
-	for j := range s.ready {
-		s.ready[j] = make(chan struct{})
-	}
-	return s
+	return &schedule{plan: plan, n: plan.Physical() + plan.Derived()}
 }
 
 // Steps of a schedule.
@@ -264,6 +246,8 @@ const (
 	stepPhysical = iota // ProcessPhysical(k)
 	stepDerive          // Derive
 	stepDetect          // DetectDerived(k)
+	stepWrite           // write(k)
+	stepAllDays         // allDays()
 )
 
 type step struct{ kind, k int }
@@ -281,6 +265,14 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 		return len(readings[p.PhysicalID(b)]) - len(readings[p.PhysicalID(a)])
 	})
 	var steps []step
+	if s.write != nil {
+		for j := range s.n {
+			steps = append(steps, step{stepWrite, j})
+		}
+	}
+	if s.allDays != nil {
+		steps = append(steps, step{kind: stepAllDays})
+	}
 	feeding := 0
 	for _, k := range byReadings {
 		if p.FeedsDerived(k) {
@@ -292,7 +284,9 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 	for k := range p.Derived() {
 		steps = append(steps, step{stepDetect, k})
 	}
-	for _, k := range byReadings {
+	// The others in house order, the order of daily.csv, so that its
+	// writer can go on as each is done instead of waiting for the last.
+	for k := range nPhys {
 		if !p.FeedsDerived(k) {
 			steps = append(steps, step{stepPhysical, k})
 		}
@@ -302,8 +296,11 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 		mu        sync.Mutex
 		wake      = sync.NewCond(&mu)
 		taken     = make([]bool, len(steps))
-		derived   bool // Derive has returned without error
-		broken    bool // a step failed: Derive and the detections are skipped
+		derived   bool                // Derive has returned without error
+		broken    bool                // a step failed: only physical meters are computed still
+		final     = make([]bool, s.n) // the meter's days are final
+		finals    int                 // how many are
+		written   int                 // write has been called for 0 … written-1
 		physErrs  = make([]error, nPhys)
 		deriveErr error
 	)
@@ -327,6 +324,10 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 					ok = feeding == 0
 				case st.kind == stepDetect:
 					ok = derived
+				case st.kind == stepWrite:
+					ok = written == st.k && final[st.k]
+				case st.kind == stepAllDays:
+					ok = finals == len(final)
 				}
 				if ok {
 					taken[i] = true
@@ -340,12 +341,7 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 			wake.Wait()
 		}
 	}
-	fail := func() {
-		if !broken {
-			broken = true
-			close(s.failed)
-		}
-	}
+	fail := func() { broken = true }
 	parallel(workers, workers, func(int) {
 		for i := take(); i >= 0; i = take() {
 			st := steps[i]
@@ -357,6 +353,10 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 				err = p.Derive()
 			case stepDetect:
 				p.DetectDerived(st.k)
+			case stepWrite:
+				s.write(st.k)
+			case stepAllDays:
+				s.allDays()
 			}
 			mu.Lock()
 			switch {
@@ -367,15 +367,19 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 				deriveErr = err
 				fail()
 			case st.kind == stepPhysical:
-				close(s.ready[st.k])
+				final[st.k] = true
+				finals++
 				if p.FeedsDerived(st.k) {
 					feeding--
 				}
 			case st.kind == stepDerive:
 				derived = true
-				for j := nPhys; j < len(s.ready); j++ {
-					close(s.ready[j])
+				for j := nPhys; j < s.n; j++ {
+					final[j] = true
+					finals++
 				}
+			case st.kind == stepWrite:
+				written++
 			}
 			wake.Broadcast()
 			mu.Unlock()
@@ -608,17 +612,18 @@ func outPaths(dir string, outs []outFile) []string {
 }
 
 // outputSet writes files into a directory as one atomic set. Each file is
-// written to a temporary file and synced in its own goroutine as soon as
-// its content is final, so the disk works while the caller computes the
-// rest; Commit renames them all into place once every one is complete, and
-// none if any failed.
+// written to a temporary file and synced in the background as soon as its
+// content is final, so the disk works while the caller computes the rest;
+// Commit renames them all into place once every one is complete, and none
+// if any failed.
 type outputSet struct {
 	dir   string
 	wg    sync.WaitGroup
 	mu    sync.Mutex
-	names []string // final names, in the order Go was called
+	names []string // final names, in the order of Create
 	tmps  []string
 	errs  []error
+	files []*os.File // open until their output is done
 }
 
 func newOutputSet(dir string) (*outputSet, error) {
@@ -628,19 +633,71 @@ func newOutputSet(dir string) (*outputSet, error) {
 	return &outputSet{dir: dir}, nil
 }
 
-// Go starts writing one output.
-func (s *outputSet) Go(o outFile) {
+// pendingOutput is one output being written: W is its writer, for one
+// goroutine at a time, until Done.
+type pendingOutput struct {
+	W *bufio.Writer
+	s *outputSet
+	k int
+}
+
+// Create starts an output: a temporary file in the set's directory. A
+// failure to create it is reported by Commit; W then discards.
+func (s *outputSet) Create(name string) *pendingOutput {
+	f, err := os.CreateTemp(s.dir, "."+name+".*.tmp")
 	s.mu.Lock()
-	k := len(s.names)
-	s.names = append(s.names, o.name)
+	defer s.mu.Unlock()
+	p := &pendingOutput{s: s, k: len(s.names)}
+	s.names = append(s.names, name)
 	s.tmps = append(s.tmps, "")
 	s.errs = append(s.errs, nil)
+	s.files = append(s.files, f)
+	if err != nil {
+		s.errs[p.k] = fmt.Errorf("write %s: %w", filepath.Join(s.dir, name), err)
+		p.W = bufio.NewWriter(io.Discard)
+		return p
+	}
+	s.tmps[p.k] = f.Name()
+	p.W = bufio.NewWriterSize(&writebackWriter{f: f}, 64<<10)
+	return p
+}
+
+// Done marks the content complete; the file is flushed, synced and closed
+// in the background.
+func (p *pendingOutput) Done() {
+	s := p.s
+	s.mu.Lock()
+	f := s.files[p.k]
+	s.files[p.k] = nil
 	s.mu.Unlock()
+	if f == nil {
+		return
+	}
 	s.wg.Go(func() {
-		tmp, err := writeTemp(s.dir, o)
-		s.mu.Lock()
-		s.tmps[k], s.errs[k] = tmp, err
-		s.mu.Unlock()
+		err := p.W.Flush()
+		if err == nil {
+			err = f.Chmod(0o644)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.errs[p.k] = fmt.Errorf("write %s: %w", filepath.Join(s.dir, s.names[p.k]), err)
+			s.mu.Unlock()
+		}
+	})
+}
+
+// Go writes one output in a goroutine of its own.
+func (s *outputSet) Go(o outFile) {
+	p := s.Create(o.name)
+	s.wg.Go(func() {
+		o.write(p.W)
+		p.Done()
 	})
 }
 
@@ -651,8 +708,13 @@ func (s *outputSet) Go(o outFile) {
 // files replaced, and its own temporary file removed.
 func (s *outputSet) Commit() error {
 	s.wg.Wait()
+	for k, f := range s.files {
+		if f != nil {
+			s.errs[k] = fmt.Errorf("write %s: output not complete", filepath.Join(s.dir, s.names[k]))
+		}
+	}
 	if err := errors.Join(s.errs...); err != nil {
-		s.removeTemps(0)
+		s.Abort()
 		return err
 	}
 	// A directory in a file's place is the one thing that stops a rename
@@ -698,8 +760,15 @@ func syncDir(dir string) {
 }
 
 // Abort waits for every output and removes them; nothing is replaced.
+// Outputs never done are closed.
 func (s *outputSet) Abort() {
 	s.wg.Wait()
+	for k, f := range s.files {
+		if f != nil {
+			f.Close()
+			s.files[k] = nil
+		}
+	}
 	s.removeTemps(0)
 }
 
@@ -709,31 +778,6 @@ func (s *outputSet) removeTemps(from int) {
 			os.Remove(t)
 		}
 	}
-}
-
-// writeTemp writes one output to a synced temporary file in dir and returns
-// its name (also on error, when the file exists, so it can be removed).
-func writeTemp(dir string, o outFile) (string, error) {
-	f, err := os.CreateTemp(dir, "."+o.name+".*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
-	}
-	w := bufio.NewWriterSize(&writebackWriter{f: f}, 64<<10)
-	o.write(w)
-	err = w.Flush()
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return f.Name(), fmt.Errorf("write %s: %w", filepath.Join(dir, o.name), err)
-	}
-	return f.Name(), nil
 }
 
 // writebackWriter writes to f and starts the disk writing every

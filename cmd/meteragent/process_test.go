@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -732,8 +733,19 @@ func TestScheduleMatchesProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := newSchedule(plan).run(readings, workers); err != nil {
+		s := newSchedule(plan)
+		var mu sync.Mutex
+		var order []int
+		s.write = func(j int) {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, j)
+		}
+		if err := s.run(readings, workers); err != nil {
 			t.Fatalf("workers=%d: %v", workers, err)
+		}
+		if len(order) != s.n || !slices.IsSorted(order) || order[0] != 0 || order[len(order)-1] != s.n-1 {
+			t.Errorf("workers=%d: write called for %v, want 0 … %d in order", workers, order, s.n-1)
 		}
 		got := plan.Result()
 		if outputs(got) != outputs(want) {
@@ -764,14 +776,8 @@ func TestScheduleMatchesProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := newSchedule(plan)
-		if err := s.run(readings, workers); err == nil || err.Error() != want2.Error() {
+		if err := newSchedule(plan).run(readings, workers); err == nil || err.Error() != want2.Error() {
 			t.Errorf("workers=%d: %v, want %v", workers, err, want2)
-		}
-		select {
-		case <-s.failed:
-		default:
-			t.Errorf("workers=%d: failed is not closed after an error", workers)
 		}
 	}
 }
@@ -793,4 +799,24 @@ func BenchmarkWriteDaily(b *testing.B) {
 		w.Flush()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+}
+
+// An output created but never done fails the commit, which replaces
+// nothing and leaves no temporary file.
+func TestOutputSetNotDone(t *testing.T) {
+	dir := t.TempDir()
+	set, err := newOutputSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := set.Create("a.csv")
+	a.W.WriteString("a\n")
+	a.Done()
+	set.Create("b.csv").W.WriteString("b\n")
+	if err := set.Commit(); err == nil || !strings.Contains(err.Error(), "b.csv: output not complete") {
+		t.Fatalf("Commit: %v, want b.csv not complete", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("directory holds %d entries, want none", len(entries))
+	}
 }
