@@ -175,11 +175,13 @@ func process(ctx context.Context, e *env, f processFlags) error {
 		return err
 	}
 	ph.done("write")
-	printSummary(e.stdout, summaryInput{
+	// One write for the whole summary, not one per line.
+	out := bufio.NewWriter(e.stdout)
+	printSummary(out, summaryInput{
 		res: res, loc: loc, from: from, to: to, notices: noticeLines(f.configDir, cfg),
 		paths: outPaths(f.out, outs), verbose: f.verbose,
 	})
-	return nil
+	return out.Flush()
 }
 
 // computeAndWrite computes every meter of plan on up to workers goroutines
