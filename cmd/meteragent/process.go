@@ -99,15 +99,25 @@ func process(ctx context.Context, e *env, f processFlags) error {
 		defer ph.print(e.stderr)
 	}
 	ph.start()
+	var tz *time.Location
+	var tzErr error
+	if f.timezone != "" {
+		tz, tzErr = time.LoadLocation(f.timezone) // an error is reported after the config's
+	}
+	// The readings are parsed while the config loads, on another core. An
+	// error of the config, then one of the flags, wins over the readings'.
+	ahead := readReadingsAhead(f.readings, tz)
+	defer ahead.stop()
 	cfg, err := config.Load(f.configDir)
 	if err != nil {
 		return configError(f.configDir, err)
 	}
 	loc := cfg.Location
 	if f.timezone != "" {
-		if loc, err = time.LoadLocation(f.timezone); err != nil {
+		if tzErr != nil {
 			return usagef("--timezone %q: unknown time zone", f.timezone)
 		}
+		loc = tz
 	}
 	if loc == nil {
 		loc = time.Local
@@ -127,12 +137,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	}
 
 	ph.done("config")
-	rf, err := os.Open(f.readings)
-	if err != nil {
-		return err
-	}
-	readings, err := readReadingsFile(rf, readingsInput{name: f.readings, loc: loc, kinds: readingKinds(cfg, house)})
-	rf.Close()
+	readings, err := ahead.wait(loc, readingKinds(cfg, house))
 	if err != nil {
 		return err
 	}

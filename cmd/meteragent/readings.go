@@ -31,7 +31,17 @@ type readingsInput struct {
 	loc   *time.Location             // zone of timestamps without an offset
 	kinds map[string]processing.Kind // every meter of the config by id
 	size  int64                      // size of the input in bytes if known, to size buffers
+
+	// config, if set, is for a read begun before the config is loaded (and
+	// kinds, and loc if nil, are not known yet): it waits for the config and
+	// returns its zone and meters, or false if the config failed. The meter
+	// ids are then checked once the input is read, and the zone is waited
+	// for only when a timestamp without an offset needs it.
+	config func() (*time.Location, map[string]processing.Kind, bool)
 }
+
+// errNoConfig ends a read begun before the config when the config failed.
+var errNoConfig = errors.New("readings not read: the config failed")
 
 // readReadings reads a CSV of meter_id,timestamp,value lines and returns the
 // readings of each physical meter sorted by time. A reading repeated with the
@@ -56,7 +66,11 @@ func readReadings(r io.Reader, in readingsInput) (map[string][]processing.Readin
 			p.runs = make([]meterRun, 0, n/8+16)
 		}
 	}
-	if err := p.read(r); err != nil {
+	err := p.read(r)
+	if p.in.config != nil && err != errNoConfig {
+		err = p.checkMeters(err)
+	}
+	if err != nil {
 		return nil, p.firstError(err)
 	}
 	out, c := p.finish()
@@ -73,6 +87,66 @@ func readReadingsFile(f *os.File, in readingsInput) (map[string][]processing.Rea
 		in.size = fi.Size()
 	}
 	return readReadings(f, in)
+}
+
+// readingsAhead reads a readings file in a goroutine of its own while the
+// caller loads the config, which the reader needs only at the end (to check
+// the meter ids) and for timestamps without an offset (their zone).
+type readingsAhead struct {
+	known chan struct{} // closed when the config is given or failed
+	given bool          // known is closed (only the caller's goroutine uses it)
+	loc   *time.Location
+	kinds map[string]processing.Kind // nil if the config failed
+
+	done     chan struct{} // closed when readings and err are set
+	readings map[string][]processing.Reading
+	err      error
+}
+
+// readReadingsAhead starts reading the file name, whose timestamps without an
+// offset are in loc or, if loc is nil, in the zone the config will give.
+func readReadingsAhead(name string, loc *time.Location) *readingsAhead {
+	a := &readingsAhead{known: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		f, err := os.Open(name)
+		if err != nil {
+			a.err = err
+			return
+		}
+		defer f.Close()
+		a.readings, a.err = readReadingsFile(f, readingsInput{name: name, loc: loc, config: a.config})
+	}()
+	return a
+}
+
+func (a *readingsAhead) config() (*time.Location, map[string]processing.Kind, bool) {
+	<-a.known
+	return a.loc, a.kinds, a.kinds != nil
+}
+
+// wait gives the reader the config's zone and meters and returns what
+// readReadingsFile would have with them from the start: the same readings
+// or the same error, the open file's included.
+func (a *readingsAhead) wait(loc *time.Location, kinds map[string]processing.Kind) (map[string][]processing.Reading, error) {
+	a.give(loc, kinds)
+	<-a.done
+	return a.readings, a.err
+}
+
+// stop, after wait, does nothing; before, it tells the reader that the
+// config failed and does not wait for it: a config error is reported at
+// once, not after a big or slow readings file. The reader, if it was waiting
+// for the zone, ends at once; else it ends when the file is read, and what
+// it read is dropped.
+func (a *readingsAhead) stop() { a.give(nil, nil) }
+
+func (a *readingsAhead) give(loc *time.Location, kinds map[string]processing.Kind) {
+	if !a.given {
+		a.given = true
+		a.loc, a.kinds = loc, kinds
+		close(a.known)
+	}
 }
 
 // readBufSize is the reader's buffer to begin with; it grows only for lines
@@ -101,6 +175,7 @@ type meterState struct {
 	last      instant // time of the latest reading so far
 	lastValue float64 // and its value
 	lastLine  int32   // and its line
+	first     int32   // line of its first reading
 	sorted    bool    // readings so far came in time order
 	repeats   bool    // some reading repeats the one before it
 	// conflict is the first reading whose instant has another value on the
@@ -151,6 +226,46 @@ type lineError struct {
 }
 
 func (e *lineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.name, e.line, e.msg) }
+
+// awaitConfig waits for the config of a read begun before it and takes its
+// meters and, if not known yet, its zone. It is false if the config failed.
+func (p *readingsParser) awaitConfig() bool {
+	loc, kinds, ok := p.in.config()
+	if !ok {
+		return false
+	}
+	p.in.kinds = kinds
+	if p.in.loc == nil {
+		p.in.loc = loc
+		// The readings so far get the zone: In changes a time's location,
+		// not its instant.
+		for i := range p.all {
+			p.all[i].Time = p.all[i].Time.In(loc)
+		}
+	}
+	return true
+}
+
+// checkMeters, at the end of a read begun before the config, checks the
+// meter ids against the config and returns the error of the first bad line:
+// err, the one that stopped the read, or that of the first id the config
+// does not allow (found on an earlier line, or on err's own line, where
+// readReadings with the config known would have stopped first).
+func (p *readingsParser) checkMeters(err error) error {
+	if !p.awaitConfig() {
+		return errNoConfig
+	}
+	for mi, id := range p.ids { // in order of their first lines
+		if kerr := p.kindError(int(p.state[mi].first), id); kerr != nil {
+			var le *lineError
+			if errors.As(err, &le) && le.line < int(p.state[mi].first) {
+				return err
+			}
+			return kerr
+		}
+	}
+	return err
+}
 
 // firstError returns err, the error that stopped reading, unless the
 // readings before it hold two values at one instant on an earlier line:
@@ -292,6 +407,13 @@ func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
 		}
 	}
 	at, ok := parseTimestamp(ts, p.in.loc)
+	if !ok && p.in.loc == nil {
+		// Perhaps a time without an offset, which needs the config's zone.
+		if !p.awaitConfig() {
+			return errNoConfig
+		}
+		at, ok = parseTimestamp(ts, p.in.loc)
+	}
 	if !ok {
 		return p.errorf(line, "bad timestamp %q: want RFC 3339 or YYYY-MM-DD HH:MM:SS", ts)
 	}
@@ -322,7 +444,11 @@ func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
 	if len(p.all) == cap(p.all) {
 		p.grow()
 	}
-	p.all = append(p.all, processing.Reading{Time: time.Unix(at.sec, int64(at.nsec)).In(p.in.loc), Value: v})
+	t := time.Unix(at.sec, int64(at.nsec))
+	if p.in.loc != nil { // else awaitConfig sets it
+		t = t.In(p.in.loc)
+	}
+	p.all = append(p.all, processing.Reading{Time: t, Value: v})
 	if k := len(p.runs) - 1; k >= 0 && p.runs[k].meter == mi && p.runs[k].line+p.runs[k].n == int32(line) {
 		p.runs[k].n++
 	} else {
@@ -333,21 +459,35 @@ func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
 }
 
 // addMeter checks a meter id seen for the first time and gives it an index.
+// Before the config is known only an empty id is refused; checkMeters
+// checks the rest at the end.
 func (p *readingsParser) addMeter(line int, id []byte) (int32, error) {
 	if len(id) == 0 {
 		return 0, p.errorf(line, "empty meter_id")
 	}
-	switch k, ok := p.in.kinds[string(id)]; {
-	case !ok:
-		return 0, p.errorf(line, "unknown meter %q: not a meter of the config", id)
-	case k != processing.Physical:
-		return 0, p.errorf(line, "meter %q is a %s meter: readings must name a physical meter", id, k)
+	s := string(id)
+	if p.in.config == nil {
+		if err := p.kindError(line, s); err != nil {
+			return 0, err
+		}
 	}
 	mi := int32(len(p.ids))
-	p.meters[string(id)] = mi
-	p.ids = append(p.ids, string(id))
-	p.state = append(p.state, meterState{sorted: true})
+	p.meters[s] = mi
+	p.ids = append(p.ids, s)
+	p.state = append(p.state, meterState{first: int32(line), sorted: true})
 	return mi, nil
+}
+
+// kindError refuses a meter id, first seen on line, that names no physical
+// meter of the config.
+func (p *readingsParser) kindError(line int, id string) error {
+	switch k, ok := p.in.kinds[id]; {
+	case !ok:
+		return p.errorf(line, "unknown meter %q: not a meter of the config", id)
+	case k != processing.Physical:
+		return p.errorf(line, "meter %q is a %s meter: readings must name a physical meter", id, k)
+	}
+	return nil
 }
 
 // estimateLines guesses from a few samples how many lines an input of the
@@ -583,6 +723,7 @@ func parseValue(b []byte) (float64, bool) {
 
 // parseTimestamp hand-parses the common shapes (they are most of the
 // command's time) and falls back to time.Parse for the rest of RFC 3339.
+// A nil loc refuses timestamps without an offset.
 func parseTimestamp(b []byte, loc *time.Location) (instant, bool) {
 	if at, ok := parseTimestampFast(b, loc); ok {
 		return at, true
@@ -593,6 +734,9 @@ func parseTimestamp(b []byte, loc *time.Location) (instant, bool) {
 			return instantOf(t), true
 		}
 	}
+	if loc == nil {
+		return instant{}, false
+	}
 	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return instantOf(t), true
@@ -602,8 +746,9 @@ func parseTimestamp(b []byte, loc *time.Location) (instant, bool) {
 }
 
 // parseTimestampFast handles YYYY-MM-DD and YYYY-MM-DD[T ]HH:MM:SS followed by
-// nothing (local time in loc), Z or ±HH:MM. With an offset the instant is
-// plain arithmetic; local times go through time.Date for its DST rules.
+// nothing (local time in loc; none if loc is nil), Z or ±HH:MM. With an
+// offset the instant is plain arithmetic; local times go through time.Date
+// for its DST rules.
 func parseTimestampFast(b []byte, loc *time.Location) (instant, bool) {
 	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
 		return instant{}, false
@@ -615,6 +760,9 @@ func parseTimestampFast(b []byte, loc *time.Location) (instant, bool) {
 		return instant{}, false
 	}
 	if len(b) == 10 {
+		if loc == nil {
+			return instant{}, false
+		}
 		return instant{sec: time.Date(y, time.Month(mo), d, 0, 0, 0, 0, loc).Unix()}, true
 	}
 	if len(b) < 19 || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
@@ -630,6 +778,9 @@ func parseTimestampFast(b []byte, loc *time.Location) (instant, bool) {
 	rest := b[19:]
 	switch {
 	case len(rest) == 0:
+		if loc == nil {
+			return instant{}, false
+		}
 		return instant{sec: time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc).Unix()}, true
 	case len(rest) == 1 && rest[0] == 'Z':
 		return instant{sec: civil}, true

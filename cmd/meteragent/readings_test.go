@@ -2,10 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"maps"
 	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/meteragent/meteragent/processing"
@@ -179,6 +186,300 @@ func TestReadReadingsErrors(t *testing.T) {
 			}
 			if err.Error() != tt.want {
 				t.Errorf("error\n got %q\nwant %q", err, tt.want)
+			}
+			// The same error when the read begins before the config.
+			for _, early := range []*time.Location{nil, loc} {
+				got, err := readReadings(strings.NewReader(tt.in), beforeConfig("r.csv", early, loc, testKinds))
+				if err == nil || err.Error() != tt.want {
+					t.Errorf("read before the config (zone %v) = %v, %v; want error %q", early, got, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// beforeConfig is the input of a read begun before the config is loaded,
+// with the zone early known from the start (nil: not known); its config
+// gives loc and kinds.
+func beforeConfig(name string, early, loc *time.Location, kinds map[string]processing.Kind) readingsInput {
+	return readingsInput{name: name, loc: early, config: func() (*time.Location, map[string]processing.Kind, bool) {
+		return loc, kinds, true
+	}}
+}
+
+// A read begun before the config checks the meter ids at the end and
+// reports the first bad line, as a read that knew the config would have:
+// an id the config does not allow competes with the line that stopped the
+// read and with conflicts by line.
+func TestReadReadingsBeforeConfigFirstBadLine(t *testing.T) {
+	const h = "meter_id,timestamp,value\n"
+	tests := []struct {
+		name, in string
+		tail     error // an error reading on after in, if not nil
+		want     string
+	}{
+		{"unknown meter on its first line", h + "gas,2024-01-01,1\nxx,2024-01-02,1\ngas,2024-01-02,2\nxx,2024-01-03,1\n", nil,
+			`r.csv:3: unknown meter "xx": not a meter of the config`},
+		{"first of two bad meters", h + "gas,2024-01-01,1\ntotal,2024-01-02,1\nxx,2024-01-02,2\n", nil,
+			`r.csv:3: meter "total" is a master meter: readings must name a physical meter`},
+		{"unknown meter before a bad line", h + "gas,2024-01-01,1\nxx,2024-01-01,1\ngas,yesterday,1\n", nil,
+			`r.csv:3: unknown meter "xx": not a meter of the config`},
+		{"unknown meter after a bad line", h + "gas,2024-01-01,1\ngas,yesterday,1\nxx,2024-01-01,1\n", nil,
+			`r.csv:3: bad timestamp "yesterday": want RFC 3339 or YYYY-MM-DD HH:MM:SS`},
+		{"unknown meter and a bad value on one line", h + "xx,2024-01-01,abc\n", nil,
+			`r.csv:2: unknown meter "xx": not a meter of the config`},
+		{"unknown meter before an empty one", h + "xx,2024-01-01,1\n,2024-01-01,1\n", nil,
+			`r.csv:2: unknown meter "xx": not a meter of the config`},
+		{"unknown meter before a line too long", h + "xx,2024-01-01,1\ngas,2024-01-01," + strings.Repeat("1", maxLineLen) + "\n", nil,
+			`r.csv:2: unknown meter "xx": not a meter of the config`},
+		{"unknown meter before a read error", h + "gas,2024-01-01,1\nxx,2024-01-01,1\n", errors.New("disk on fire"),
+			`r.csv:3: unknown meter "xx": not a meter of the config`},
+		{"conflict before an unknown meter", h + "gas,2024-01-01,1\ngas,2024-01-01,2\nxx,2024-01-01,1\n", nil,
+			`r.csv:3: meter "gas" has two values at 2024-01-01T00:00:00+01:00: 2 here, 1 on line 2`},
+		{"unknown meter before a conflict", h + "gas,2024-01-01,1\nxx,2024-01-01,1\ngas,2024-01-01,2\n", nil,
+			`r.csv:3: unknown meter "xx": not a meter of the config`},
+		{"two values of an unknown meter", h + "xx,2024-01-01,1\nxx,2024-01-01,2\n", nil,
+			`r.csv:2: unknown meter "xx": not a meter of the config`},
+		{"conflict of an unsorted meter before an unknown meter", h + "gas,2024-01-02,1\ngas,2024-01-02,2\nxx,2024-01-01,1\ngas,2024-01-01,1\n", nil,
+			`r.csv:3: meter "gas" has two values at 2024-01-02T00:00:00+01:00: 2 here, 1 on line 2`},
+	}
+	loc := berlin(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			input := func() io.Reader {
+				if tt.tail != nil {
+					return io.MultiReader(strings.NewReader(tt.in), iotest.ErrReader(tt.tail))
+				}
+				return strings.NewReader(tt.in)
+			}
+			// The config known from the start, as the other callers read.
+			if _, err := readReadings(input(), readingsInput{name: "r.csv", loc: loc, kinds: testKinds}); err == nil || err.Error() != tt.want {
+				t.Fatalf("with the config: error %v, want %q", err, tt.want)
+			}
+			for _, early := range []*time.Location{nil, loc} {
+				got, err := readReadings(input(), beforeConfig("r.csv", early, loc, testKinds))
+				if err == nil || err.Error() != tt.want {
+					t.Errorf("before the config (zone %v) = %v, %v; want error %q", early, got, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// Times without an offset read before the config are in the config's zone,
+// the readings before the first of them too (same instants, same location),
+// unless the zone is known from the start (--timezone); times with an
+// offset do not wait for the config until the end.
+func TestReadReadingsBeforeConfigZone(t *testing.T) {
+	const h = "meter_id,timestamp,value\n"
+	berlin, ny := berlin(t), mustZone(t, "America/New_York")
+	for _, tt := range []struct {
+		in    string
+		local bool // a time without an offset
+	}{
+		{h + "gas,2024-01-01T10:00:00Z,1\nstrom,2024-03-31T01:30:00+01:00,2\nstrom,2024-03-31 03:30:00,3\ngas,2024-07-01,4\ngas,2024-07-02T12:00:00-04:00,5\n", true},
+		{h + "gas,2024-01-01T10:00:00Z,1\nstrom,2024-03-31T01:30:00+01:00,2\ngas,2024-07-02T12:00:00-04:00,5\n", false},
+		{h + "gas,2024-10-27 02:30:00,1\ngas,2024-10-28,2\n", true}, // a time that occurs twice: as time.Date resolves it
+	} {
+		in := tt.in
+		for _, zones := range [][2]*time.Location{{nil, berlin}, {ny, berlin}, {berlin, berlin}} {
+			early, cfg := zones[0], zones[1]
+			known := early
+			if known == nil {
+				known = cfg
+			}
+			want, wantErr := readReadings(strings.NewReader(in), readingsInput{name: "r.csv", loc: known, kinds: testKinds})
+			if wantErr != nil {
+				t.Fatal(wantErr)
+			}
+			asked := 0
+			ri := readingsInput{name: "r.csv", loc: early, config: func() (*time.Location, map[string]processing.Kind, bool) {
+				asked++
+				return cfg, testKinds, true
+			}}
+			got, gotErr := readReadings(strings.NewReader(in), ri)
+			if d := sameReadings(got, want, gotErr, wantErr); d != "" {
+				t.Errorf("zone %v, config's %v, input %q: %s", early, cfg, in, d)
+			}
+			for id, rs := range got {
+				for _, r := range rs {
+					if r.Time.Location() != known {
+						t.Errorf("%s %v in %v, want %v", id, r.Time, r.Time.Location(), known)
+					}
+				}
+			}
+			// Asked at the end, and once before if a time needs the zone.
+			wantAsked := 1
+			if early == nil && tt.local {
+				wantAsked = 2
+			}
+			if asked != wantAsked {
+				t.Errorf("zone %v, input %q: config asked %d times, want %d", early, in, asked, wantAsked)
+			}
+		}
+	}
+}
+
+func mustZone(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// withOffsets writes the timestamps of the first n readings of a
+// randomReadings input with the offset they have in loc.
+func withOffsets(in string, n int, loc *time.Location) string {
+	lines := strings.Split(in, "\n")
+	for i := 1; i < len(lines) && i <= n; i++ {
+		f := strings.Split(lines[i], ",")
+		if len(f) != 3 {
+			continue
+		}
+		if t, err := time.ParseInLocation("2006-01-02 15:04:05", f[1], loc); err == nil {
+			lines[i] = f[0] + "," + t.Format(time.RFC3339) + "," + f[2]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// A read begun before the config gives what the reference gives with the
+// config, on random inputs: with wasser unknown to the config, with the zone
+// known from the start or not, and with offsets on the first lines (the zone
+// is then learned in the middle of the read, or at the end).
+func TestReadReadingsBeforeConfigMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	loc := berlin(t)
+	kinds := maps.Clone(testKinds)
+	delete(kinds, "wasser")
+	for i := range 10000 {
+		in := withOffsets(randomReadings(rng), rng.IntN(70), loc)
+		want, wantErr := refReadReadings(strings.NewReader(in), readingsInput{name: "f.csv", loc: loc, kinds: kinds})
+		var early *time.Location
+		if i%3 == 0 {
+			early = loc
+		}
+		got, gotErr := readReadings(strings.NewReader(in), beforeConfig("f.csv", early, loc, kinds))
+		if d := sameReadings(got, want, gotErr, wantErr); d != "" {
+			t.Fatalf("zone %v, input %q: %s", early, in, d)
+		}
+	}
+}
+
+func FuzzReadReadingsBeforeConfig(f *testing.F) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 30 {
+		f.Add(withOffsets(randomReadings(rng), rng.IntN(70), time.UTC), rng.IntN(2) == 0)
+	}
+	f.Add("meter_id,timestamp,value\nxx,2024-01-01,1\ngas,yesterday,1\n", false)
+	loc := berlin(f)
+	f.Fuzz(func(t *testing.T, in string, early bool) {
+		want, wantErr := readReadings(strings.NewReader(in), readingsInput{name: "f.csv", loc: loc, kinds: testKinds})
+		ri := beforeConfig("f.csv", nil, loc, testKinds)
+		if early {
+			ri.loc = loc
+		}
+		got, gotErr := readReadings(strings.NewReader(in), ri)
+		if d := sameReadings(got, want, gotErr, wantErr); d != "" {
+			t.Fatalf("input %q: %s", in, d)
+		}
+	})
+}
+
+// readReadingsAhead reads in its own goroutine what readReadingsFile reads,
+// the config given while it reads; the open error too. Told that the config
+// failed, a reader waiting for the zone ends.
+func TestReadReadingsAhead(t *testing.T) {
+	loc := berlin(t)
+	dir := t.TempDir()
+	local := filepath.Join(dir, "local.csv")
+	if err := os.WriteFile(local, []byte("meter_id,timestamp,value\ngas,2024-01-01T10:00:00Z,1\ngas,2024-01-02 10:00:00,2\nxx,2024-01-03,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	demo := filepath.Join(demoDir, "readings.csv")
+	cfg, house := demoHouse(t)
+	for _, tt := range []struct {
+		file  string
+		early *time.Location
+		kinds map[string]processing.Kind
+	}{
+		{demo, nil, readingKinds(cfg, house)},
+		{demo, loc, readingKinds(cfg, house)},
+		{local, nil, testKinds},
+		{local, nil, map[string]processing.Kind{"gas": processing.Physical, "xx": processing.Physical}},
+		{filepath.Join(dir, "missing.csv"), nil, testKinds},
+	} {
+		var want map[string][]processing.Reading
+		wantErr := error(nil)
+		if f, err := os.Open(tt.file); err != nil {
+			wantErr = err
+		} else {
+			want, wantErr = readReadingsFile(f, readingsInput{name: tt.file, loc: loc, kinds: tt.kinds})
+			f.Close()
+		}
+		a := readReadingsAhead(tt.file, tt.early)
+		time.Sleep(time.Millisecond) // the config loads
+		got, gotErr := a.wait(loc, tt.kinds)
+		a.stop() // after wait: nothing
+		if d := sameReadings(got, want, gotErr, wantErr); d != "" {
+			t.Errorf("%s, zone %v: %s", tt.file, tt.early, d)
+		}
+	}
+
+	a := readReadingsAhead(local, nil)
+	a.stop()
+	select {
+	case <-a.done:
+		if a.err != errNoConfig {
+			t.Errorf("error %v after the config failed, want %v", a.err, errNoConfig)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reader still waiting for the zone after the config failed")
+	}
+}
+
+// The process command reads the readings while it loads the config, but
+// reports a config error, or a flag's, before a problem with the readings.
+func TestProcessConfigErrorFirst(t *testing.T) {
+	badConfig := demoConfigDir(t, func(name string, b []byte) []byte {
+		if name == "meters.yaml" {
+			b = bytes.Replace(b, []byte(`installation_date: "2022-01-01"`), []byte(`installation_date: "2022-13-01"`), 1)
+		}
+		return b
+	})
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("meter_id,timestamp,value\nkeller,2024-01-01,1\neg_strom,gestern,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.csv")
+	tests := []struct {
+		name      string
+		config    string
+		readings  string
+		extra     []string
+		code      int
+		want, not string
+	}{
+		{"config error, bad readings", badConfig, bad, nil, exitFailure, "meters.yaml:", "bad.csv"},
+		{"config error, no readings", badConfig, missing, nil, exitFailure, "meters.yaml:", "missing.csv"},
+		{"bad zone, bad readings", demoDir, bad, []string{"--timezone", "Mars/Olympus"}, exitUsage, `--timezone "Mars/Olympus": unknown time zone`, "bad.csv"},
+		{"bad to, no readings", demoDir, missing, []string{"--to", "tomorrow"}, exitUsage, `--to "tomorrow": want a date YYYY-MM-DD`, "missing.csv"},
+		{"bad readings", demoDir, bad, nil, exitFailure, bad + `:2: unknown meter "keller": not a meter of the config`, "gestern"},
+		{"no readings", demoDir, missing, nil, exitFailure, "open " + missing + ": no such file or directory", "config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			args := append([]string{"process", "--config", tt.config, "--readings", tt.readings, "--out", out}, tt.extra...)
+			code, _, stderr := runCmd(t, t.Context(), args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d", code, tt.code)
+			}
+			if !strings.Contains(stderr, tt.want) || strings.Contains(stderr, tt.not) {
+				t.Errorf("stderr = %q, want it to contain %q and not %q", stderr, tt.want, tt.not)
 			}
 		})
 	}
