@@ -66,6 +66,7 @@ func runProcess(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	batchGC()
+	preferHugePages()
 	return process(ctx, e, f)
 }
 
