@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,23 +86,29 @@ func TestProcessConcurrentlyMatchesProcess(t *testing.T) {
 		if err != nil {
 			t.Fatalf("workers=%d: %v", workers, err)
 		}
-		if outputs(got) != outputs(want) {
-			t.Errorf("workers=%d: outputs differ from Process", workers)
-		}
-		for i := range want.Meters {
-			g, w := got.Meters[i], want.Meters[i]
-			if g.Meter.ID != w.Meter.ID || g.Stats != w.Stats || len(g.Events) != len(w.Events) {
-				t.Errorf("workers=%d: meter %d: %s %+v %d events, want %s %+v %d", workers, i,
-					g.Meter.ID, g.Stats, len(g.Events), w.Meter.ID, w.Stats, len(w.Events))
-			}
+		sameResult(t, fmt.Sprintf("workers=%d", workers), got, want)
+	}
+}
+
+// sameResult reports where got differs from want in what the command
+// shows: the output files, and each meter's stats and events.
+func sameResult(t *testing.T, label string, got, want processing.Result) {
+	t.Helper()
+	if outputs(got) != outputs(want) {
+		t.Errorf("%s: outputs differ from Process", label)
+	}
+	for i := range want.Meters {
+		g, w := got.Meters[i], want.Meters[i]
+		if g.Meter.ID != w.Meter.ID || g.Stats != w.Stats || !slices.Equal(g.Events, w.Events) {
+			t.Errorf("%s: meter %d: %s %+v %v, want %s %+v %v", label, i,
+				g.Meter.ID, g.Stats, g.Events, w.Meter.ID, w.Stats, w.Events)
 		}
 	}
 }
 
-// With several broken meters the error is the first in house order, as
-// Process reports it, however the workers interleave.
-func TestProcessConcurrentlyFirstError(t *testing.T) {
-	house, readings, opt := demoInput(t)
+// breakMeters gives the first three physical meters with readings an
+// invalid pattern, so that computing each fails, and returns their ids.
+func breakMeters(house processing.House, readings map[string][]processing.Reading) []string {
 	bad := processing.Pattern{-1}
 	var broken []string
 	for i := range house.Meters {
@@ -111,6 +118,14 @@ func TestProcessConcurrentlyFirstError(t *testing.T) {
 			broken = append(broken, m.ID)
 		}
 	}
+	return broken
+}
+
+// With several broken meters the error is the first in house order, as
+// Process reports it, however the workers interleave.
+func TestProcessConcurrentlyFirstError(t *testing.T) {
+	house, readings, opt := demoInput(t)
+	broken := breakMeters(house, readings)
 	_, want := processing.Process(house, readings, opt)
 	if !errors.Is(want, processing.ErrInvalidPattern) || !strings.Contains(want.Error(), broken[0]) {
 		t.Fatalf("Process: %v, want an invalid pattern of %s", want, broken[0])

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -747,29 +748,11 @@ func TestScheduleMatchesProcess(t *testing.T) {
 		if len(order) != s.n || !slices.IsSorted(order) || order[0] != 0 || order[len(order)-1] != s.n-1 {
 			t.Errorf("workers=%d: write called for %v, want 0 … %d in order", workers, order, s.n-1)
 		}
-		got := plan.Result()
-		if outputs(got) != outputs(want) {
-			t.Errorf("workers=%d: outputs differ from Process", workers)
-		}
-		for i := range want.Meters {
-			g, w := got.Meters[i], want.Meters[i]
-			if g.Meter.ID != w.Meter.ID || g.Stats != w.Stats || !slices.Equal(g.Events, w.Events) {
-				t.Errorf("workers=%d: meter %d: %s %+v %v, want %s %+v %v", workers, i,
-					g.Meter.ID, g.Stats, g.Events, w.Meter.ID, w.Stats, w.Events)
-			}
-		}
+		sameResult(t, fmt.Sprintf("workers=%d", workers), plan.Result(), want)
 	}
 	// Broken physical meters: the first in house order is reported, as
 	// Process reports it, whether or not a derived meter reads it.
-	bad := processing.Pattern{-1}
-	var broken []string
-	for i := range house.Meters {
-		m := &house.Meters[i]
-		if m.Kind == processing.Physical && len(readings[m.ID]) > 0 && len(broken) < 3 {
-			m.Pattern = &bad
-			broken = append(broken, m.ID)
-		}
-	}
+	breakMeters(house, readings)
 	_, want2 := processing.Process(house, readings, opt)
 	for _, workers := range []int{1, 2, 5} {
 		plan, err := processing.NewPlan(house, opt)
