@@ -226,7 +226,7 @@ func newPMValues(s []sample, prof *Profile, sc *pmScratch) []pmValue {
 			for i := range p.k {
 				sum += prof.shapeDay(p.dn + i)
 			}
-			p.inten = math.Max(sum/float64(p.k), intensityFloor)
+			p.inten = max(sum/float64(p.k), intensityFloor)
 		}
 		p.u = p.v / p.inten
 		vs = append(vs, p)

@@ -140,7 +140,12 @@ const (
 	minSeasonalDays = 365  // own seasonal curve needs a year of readings
 	cvMargin        = 0.03 // a shape must beat linear by 3 % in CV to be used…
 	cvMinT          = 2.0  // …with a paired t statistic of the gain of at least this
-	intensityFloor  = 1e-3 // keeps every day's intensity positive
+	// intensityFloor keeps every day's intensity positive. Floors like it
+	// are applied with the builtin max, which the compiler inlines, rather
+	// than math.Max, an assembly call on amd64: when one argument is
+	// finite (a constant, a reading's day position) both give the same
+	// result; they differ only for +Inf against NaN.
+	intensityFloor  = 1e-3
 	weekendF        = 16.0 // F statistic (1 dof) the weekend ratio must reach
 	thinGap         = 20.0 // hours; denser readings are thinned before learning
 	harmonics       = 2    // annual Fourier harmonics of the seasonal curve
@@ -302,7 +307,7 @@ func profDayPos(t time.Time, loc *time.Location) (int, float64) {
 	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	end := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 	frac := float64(lt.Sub(start)) / float64(end.Sub(start))
-	return dn, math.Min(math.Max(frac, 0), 1)
+	return dn, min(max(frac, 0), 1)
 }
 
 // profilePoints sorts, drops non-finite values and duplicate instants, and
@@ -632,7 +637,7 @@ func hddOn(ts []Reading, loc *time.Location, dn int, base float64) float64 {
 		at := start.Add(step/2 + time.Duration(h)*step)
 		sum += tempAt(ts, at)
 	}
-	return math.Max(0, base-sum/24)
+	return max(0, base-sum/24)
 }
 
 // degreeDays is dailyHDD of one temperature series in one zone over every
@@ -771,7 +776,7 @@ func (f *profileFit) structural(dn int) float64 {
 		}
 		g *= f.hddFactor(h)
 	}
-	return math.Max(g, intensityFloor)
+	return max(g, intensityFloor)
 }
 
 // structuralAt is structural for the span's day i, from the precomputed calendar.
@@ -789,7 +794,7 @@ func (f *profileFit) structuralAt(i int) float64 {
 	if f.cfg.hdd {
 		g *= f.hddFactor(l.hddDay[i])
 	}
-	return math.Max(g, intensityFloor)
+	return max(g, intensityFloor)
 }
 
 func (f *profileFit) seasonAt(doy float64, month int, mdays float64) float64 {
@@ -804,7 +809,7 @@ func (f *profileFit) seasonAt(doy float64, month int, mdays float64) float64 {
 		a := 2 * math.Pi * float64(h) * doy
 		v += f.season[2*h-1]*math.Cos(a) + f.season[2*h]*math.Sin(a)
 	}
-	return math.Max(v, 0.05)
+	return max(v, 0.05)
 }
 
 // seasonOnSpan is seasonAt of a learned curve for span day i, from the
@@ -815,7 +820,7 @@ func (f *profileFit) seasonOnSpan(i int) float64 {
 	for h := 1; h <= harmonics; h++ {
 		v += f.season[2*h-1]*b[2*h-1] + f.season[2*h]*b[2*h]
 	}
-	return math.Max(v, 0.05)
+	return max(v, 0.05)
 }
 
 func (f *profileFit) hddFactor(h float64) float64 {
@@ -836,7 +841,7 @@ func (f *profileFit) intensity(dn int) float64 {
 	default:
 		v = f.structural(dn) * f.rateAfter / f.mean
 	}
-	return math.Max(v, intensityFloor)
+	return max(v, intensityFloor)
 }
 
 // fitShape fits candidate cfg on all the readings.
@@ -858,7 +863,7 @@ func (l *profLearner) fitShape(cfg shapeConfig) *profileFit {
 	if cfg.weekday {
 		f.weekday = l.weekday
 		for i := range base {
-			base[i] = math.Max(base[i]*f.weekday[l.cal[i].wd], intensityFloor)
+			base[i] = max(base[i]*f.weekday[l.cal[i].wd], intensityFloor)
 		}
 	}
 	// f.day first receives the smooth level's raw use, then (in place) the
@@ -891,7 +896,7 @@ func (l *profLearner) fitShape(cfg shapeConfig) *profileFit {
 		raw = base
 	}
 	for i, v := range raw {
-		f.day[i] = math.Max(v/f.mean, intensityFloor)
+		f.day[i] = max(v/f.mean, intensityFloor)
 	}
 	return f
 }
@@ -927,9 +932,9 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 			continue
 		}
 		mid := (a.t + b.t) / 2
-		lo := math.Max(first, mid-yearDays/2)
-		hi := math.Min(last, lo+yearDays)
-		lo = math.Max(first, hi-yearDays)
+		lo := max(first, mid-yearDays/2)
+		hi := min(last, lo+yearDays)
+		lo = max(first, hi-yearDays)
 		level := (rhi.at(hi) - rlo.at(lo)) / (hi - lo)
 		if level <= 0 {
 			continue
@@ -963,7 +968,7 @@ func (f *profileFit) fitSeason(pts []profPoint) {
 		for h := 1; h <= harmonics; h++ {
 			v += f.season[2*h-1]*b[2*h-1] + f.season[2*h]*b[2*h]
 		}
-		m += math.Max(v, 0.05)
+		m += max(v, 0.05)
 	}
 	m /= 365
 	if m > 0 {
@@ -1361,7 +1366,7 @@ func (f *profileFit) smoothLevel(pts []profPoint, base, pb []float64, kind int, 
 	prev := w.at(pb[0])
 	for i := range l.n {
 		next := w.at(pb[i+1])
-		out[i] = math.Max(next-prev, 0)
+		out[i] = max(next-prev, 0)
 		prev = next
 	}
 	return out
@@ -1649,7 +1654,7 @@ func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig, dst []f
 	value := func(i int) float64 {
 		b := f.structuralAt(i)
 		if cfg.weekday {
-			b = math.Max(b*l.weekday[l.cal[i].wd], intensityFloor)
+			b = max(b*l.weekday[l.cal[i].wd], intensityFloor)
 		}
 		return b
 	}
