@@ -266,7 +266,9 @@ func readDaily(rs []Reading) bool {
 	limit := time.Duration(denseMedianDays * float64(24*time.Hour))
 	short := 0
 	for i := 1; i < len(rs); i++ {
-		if rs[i].Time.Sub(rs[i-1].Time) <= limit {
+		// rs[i].Time.Sub(rs[i-1].Time) <= limit, without Sub's overflow
+		// check (an Add and an Equal): the same answer.
+		if !rs[i].Time.After(rs[i-1].Time.Add(limit)) {
 			short++
 		}
 	}
@@ -293,7 +295,7 @@ func denseMask(days []Day, rs []Reading, loc *time.Location) []bool {
 		}
 		ok := false
 		for k := j; k+1 < len(rs); k++ {
-			if rs[k+1].Time.Sub(rs[k].Time) > maxGap {
+			if rs[k+1].Time.After(rs[k].Time.Add(maxGap)) { // Sub(…) > maxGap, as in readDaily
 				break
 			}
 			if !rs[k+1].Time.Before(end) {

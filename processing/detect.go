@@ -980,11 +980,15 @@ func nightUnits(vs []pmValue, rs []Reading, loc *time.Location, sc *pmScratch) [
 		k := i
 		for ; k+1 < len(rs) && dc.day(rs[k].Time) == dn; k++ {
 			a, b := rs[k], rs[k+1]
-			if a.Time.Before(from) || b.Time.After(to) || b.Time.Sub(a.Time) > maxGap {
+			if a.Time.Before(from) || b.Time.After(to) {
+				continue
+			}
+			gap := b.Time.Sub(a.Time)
+			if gap > maxGap {
 				continue
 			}
 			pairs++
-			rate := (b.Value - a.Value) / b.Time.Sub(a.Time).Hours() * 24
+			rate := (b.Value - a.Value) / gap.Hours() * 24
 			floor = math.Min(floor, rate)
 			if !(b.Value > a.Value) {
 				dry = true

@@ -59,8 +59,7 @@ func (p *Profile) Intensity(day time.Time) float64 {
 	if p == nil || p.linear || p.fit == nil {
 		return 1
 	}
-	dn, _ := profDayPos(day, p.loc)
-	return p.fit.intensity(dn)
+	return p.fit.intensity(dayIn(day, p.loc))
 }
 
 // Shape returns the relative use of the local day that the profile's
@@ -73,8 +72,7 @@ func (p *Profile) Shape(day time.Time) float64 {
 	if p == nil || p.shape == nil {
 		return 1
 	}
-	dn, _ := profDayPos(day, p.loc)
-	return p.shape.intensity(dn)
+	return p.shape.intensity(dayIn(day, p.loc))
 }
 
 // shapeDay is Shape of civil day dn.
@@ -310,6 +308,24 @@ func profDayPos(t time.Time, loc *time.Location) (int, float64) {
 	return dn, min(max(frac, 0), 1)
 }
 
+// dayPos is profDayPos(t, c.loc) for many instants: away from a change of
+// offset the local day around t starts and ends at whole days of local time,
+// found without the time package's calendar and zone lookups (which
+// profDayPos makes three of); near one it asks profDayPos.
+func (c *dayClock) dayPos(t time.Time) (int, float64) {
+	dn := c.day(t)
+	// Both midnights that profDayPos asks time.Date for, and the instants
+	// time.Date looks their offset up at (within a day of them), lie in
+	// the zone period of t: they are whole days from it.
+	start := int64(dn)*secondsPerDay - c.off
+	if start-secondsPerDay < c.lo || start+2*secondsPerDay > c.hi {
+		return profDayPos(t, c.loc)
+	}
+	// t.Sub(start) and the day's length, as time.Duration counts them.
+	frac := float64((t.Unix()-start)*int64(time.Second)+int64(t.Nanosecond())) / float64(secondsPerDay*time.Second)
+	return dn, min(max(frac, 0), 1)
+}
+
 // profilePoints sorts, drops non-finite values and duplicate instants, and
 // thins readings closer than thinGap (the first and last are always kept).
 // The register is made continuous by summing only its increases; an interval
@@ -339,9 +355,15 @@ func profilePoints(readings []Reading, loc *time.Location, sc *profScratch) []pr
 	}
 	gap := time.Duration(thinGap * float64(time.Hour))
 	keep := append(sc.keep[:0], 0)
+	// A reading is kept when it is at least gap after the last kept one:
+	// not before next, an instant computed once per kept reading instead
+	// of a time.Time.Sub per reading (the same test: Sub saturates where
+	// the instants are centuries apart, and so does the order).
+	next := rs[0].Time.Add(gap)
 	for i := 1; i < len(rs); i++ {
-		if rs[i].Time.Sub(rs[keep[len(keep)-1]].Time) >= gap {
+		if !rs[i].Time.Before(next) {
 			keep = append(keep, i)
+			next = rs[i].Time.Add(gap)
 		}
 	}
 	if last := len(rs) - 1; keep[len(keep)-1] != last && rs[last].Time.After(rs[0].Time) {
@@ -354,8 +376,9 @@ func profilePoints(readings []Reading, loc *time.Location, sc *profScratch) []pr
 	sc.keep = keep
 	pts := grow(&sc.pts, len(keep))
 	c := 0.0
+	dc := dayClock{loc: loc}
 	for k, i := range keep {
-		dn, frac := profDayPos(rs[i].Time, loc)
+		dn, frac := dc.dayPos(rs[i].Time)
 		pts[k] = profPoint{t: float64(dn) + frac, known: true}
 		if k > 0 {
 			for j := keep[k-1] + 1; j <= i; j++ {
