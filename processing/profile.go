@@ -476,11 +476,13 @@ type profScratch struct {
 	hddPrefix, known   []float64
 	kept               []profPoint
 	idx, held          []int
-	rows, ys           []float64   // regression rows (flat) and targets
-	x, y, d            []float64   // knots and slopes of a smooth level
-	h, del, a, b, c, r []float64   // slope solvers' work
-	base, prefix       []float64   // per-day shape and its prefix sums
-	shapes             [][]float64 // cvErrors' structural prefix sums
+	rows, ys           []float64        // regression rows (flat) and targets
+	x, y, d            []float64        // knots and slopes of a smooth level
+	h, del, a, b, c, r []float64        // slope solvers' work
+	base, prefix       []float64        // per-day shape and its prefix sums
+	seasonDay          [2 * 366]float64 // spanBase's learned season by leap and day of the year…
+	seasonSeen         [2 * 366]bool    // …where computed
+	shapes             [][]float64      // cvErrors' structural prefix sums
 	errs               []float64
 	ivs                []weekIv
 	triples            []weekTriple
@@ -746,15 +748,6 @@ func tempAt(ts []Reading, at time.Time) float64 {
 	return a.Value + w*(b.Value-a.Value)
 }
 
-// prefixSumsTo fills c (len(v)+1 long) with the prefix sums of a per-day
-// quantity: c[i] is the sum over the span's first i days.
-func prefixSumsTo(c, v []float64) {
-	c[0] = 0
-	for i, x := range v {
-		c[i+1] = c[i] + x
-	}
-}
-
 // at integrates a per-day quantity (given by its prefix sums) from the span's
 // start to day position t, with the quantity uniform within a day.
 func (l *profLearner) at(prefix, v []float64, t float64) float64 {
@@ -802,22 +795,61 @@ func (f *profileFit) structural(dn int) float64 {
 	return max(g, intensityFloor)
 }
 
-// structuralAt is structural for the span's day i, from the precomputed calendar.
-func (f *profileFit) structuralAt(i int) float64 {
+// spanBase computes for the span's first n days the per-day shape that
+// fitShape spreads a level by: structural for span day i (from the
+// precomputed calendar), then, when cfg.weekday, times the learned weekday
+// factors, floored again. f.weekday must still be all ones (fitShape sets
+// it after). It writes day i's value to base[i] unless base is nil, and
+// the running sum over days [0, i] to prefix[i+1] unless prefix is nil (in
+// the same loop, where the chain of additions overlaps the days' work).
+//
+// A learned season depends only on the day of the year (and whether the
+// year is a leap year): its value is computed the first time the span
+// reaches that day of the year and looked up for the same day of later
+// years, instead of once per day of a span of years.
+func (f *profileFit) spanBase(n int, base, prefix []float64) {
 	l := f.l
-	c := l.cal[i]
-	g := f.weekday[c.wd]
-	if f.cfg.seasonal {
-		if f.learned {
-			g *= f.seasonOnSpan(i)
-		} else {
-			g *= f.seasonAt(0, int(c.month), float64(c.mdays)) // a pattern: doy unused
+	learned := f.cfg.seasonal && f.learned
+	season, seen := &l.scratch.seasonDay, &l.scratch.seasonSeen
+	if learned {
+		clear(seen[:])
+	}
+	if base != nil {
+		base = base[:n]
+	}
+	if prefix != nil {
+		prefix = prefix[:n+1]
+		prefix[0] = 0
+	}
+	for i := range n {
+		c := l.cal[i]
+		g := f.weekday[c.wd]
+		if f.cfg.seasonal {
+			if learned {
+				if k := int(c.leap)*366 + int(c.yday); seen[k] {
+					g *= season[k]
+				} else {
+					season[k], seen[k] = f.seasonOnSpan(i), true
+					g *= season[k]
+				}
+			} else {
+				g *= f.seasonAt(0, int(c.month), float64(c.mdays)) // a pattern: doy unused
+			}
+		}
+		if f.cfg.hdd {
+			g *= f.hddFactor(l.hddDay[i])
+		}
+		g = max(g, intensityFloor)
+		if f.cfg.weekday {
+			g = max(g*l.weekday[c.wd], intensityFloor)
+		}
+		if base != nil {
+			base[i] = g
+		}
+		if prefix != nil {
+			prefix[i+1] = prefix[i] + g
 		}
 	}
-	if f.cfg.hdd {
-		g *= f.hddFactor(l.hddDay[i])
-	}
-	return max(g, intensityFloor)
 }
 
 func (f *profileFit) seasonAt(doy float64, month int, mdays float64) float64 {
@@ -880,14 +912,13 @@ func (l *profLearner) fitShape(cfg shapeConfig) *profileFit {
 		f.fitHDD(pts)
 	}
 	base := grow(&l.scratch.base, l.n)
-	for i := range base {
-		base[i] = f.structuralAt(i)
+	var prefix []float64 // base's prefix sums, for a smooth level
+	if cfg.smooth != smoothNone {
+		prefix = grow(&l.scratch.prefix, l.n+1)
 	}
+	f.spanBase(l.n, base, prefix)
 	if cfg.weekday {
 		f.weekday = l.weekday
-		for i := range base {
-			base[i] = max(base[i]*f.weekday[l.cal[i].wd], intensityFloor)
-		}
 	}
 	// f.day first receives the smooth level's raw use, then (in place) the
 	// normalised intensity: every element is written before it is read.
@@ -895,8 +926,6 @@ func (l *profLearner) fitShape(cfg shapeConfig) *profileFit {
 	raw := base
 	f.rateBefore, f.rateAfter = 1, 1
 	if cfg.smooth != smoothNone {
-		prefix := grow(&l.scratch.prefix, l.n+1)
-		prefixSumsTo(prefix, base)
 		raw = f.smoothLevel(pts, base, prefix, cfg.smooth, f.day)
 		// Ends: the level of the first and last interval per unit of shape.
 		rate := func(a, b profPoint) float64 {
@@ -1626,13 +1655,21 @@ func (l *profLearner) cvErrors(cands []shapeConfig) [][]float64 {
 					cum = sl.at
 				}
 			}
+			// The reading after one held-out reading is the one before the
+			// next: its cum (a function of t alone) is kept for that.
+			lastT, lastCum := math.NaN(), 0.0
 			for _, h := range held {
 				a, b, p := l.pts[h-1], l.pts[h+1], l.pts[h]
 				if !p.known || !b.known {
 					continue
 				}
 				// In time order: cum walks the knots forward.
-				ia, ip, ib := cum(a.t), cum(p.t), cum(b.t)
+				ia := lastCum
+				if a.t != lastT {
+					ia = cum(a.t)
+				}
+				ip, ib := cum(p.t), cum(b.t)
+				lastT, lastCum = b.t, ib
 				e := b.c - a.c // worst case when the intensity is degenerate
 				if ib-ia > 0 {
 					e = math.Abs(a.c + (b.c-a.c)*(ip-ia)/(ib-ia) - p.c)
@@ -1674,29 +1711,21 @@ func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig, dst []f
 	if cfg.hdd {
 		f.fitHDD(pts)
 	}
-	value := func(i int) float64 {
-		b := f.structuralAt(i)
-		if cfg.weekday {
-			b = max(b*l.weekday[l.cal[i].wd], intensityFloor)
-		}
-		return b
-	}
 	prefix := grow(&dst, l.n+1)
-	prefix[0] = 0
 	if !cfg.seasonal && !cfg.hdd {
 		// The shape depends on the weekday alone: its value on each day of
 		// the first week, looked up for every day.
-		var week [7]float64
-		for i := range min(7, l.n) {
-			week[l.cal[i].wd] = value(i)
+		var first, week [7]float64
+		f.spanBase(min(7, l.n), first[:], nil)
+		for i, v := range first[:min(7, l.n)] {
+			week[l.cal[i].wd] = v
 		}
+		prefix[0] = 0
 		for i, c := range l.cal {
 			prefix[i+1] = prefix[i] + week[c.wd]
 		}
 	} else {
-		for i := range l.n {
-			prefix[i+1] = prefix[i] + value(i)
-		}
+		f.spanBase(l.n, nil, prefix)
 	}
 	return prefix, f.learned || cfg.hdd
 }
