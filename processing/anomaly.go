@@ -313,20 +313,20 @@ func denseMask(days []Day, rs []Reading, loc *time.Location) []bool {
 // samplePool (at most one value per interval).
 func intervalValues(rs []Reading, loc *time.Location) []sample {
 	s := newSamples(max(len(rs)-1, 0))
+	dc := dayClock{loc: loc}
 	for i := 0; i+1 < len(rs); {
 		k := i + 1
-		for k+1 < len(rs) && localDays(rs[i].Time, rs[k].Time, loc) < minIntervalDays {
+		span := dc.localDays(rs[i].Time, rs[k].Time)
+		for k+1 < len(rs) && span < minIntervalDays {
 			k++
+			span = dc.localDays(rs[i].Time, rs[k].Time)
 		}
-		span := localDays(rs[i].Time, rs[k].Time, loc)
 		if span < minIntervalDays {
 			break
 		}
 		if use := rs[k].Value - rs[i].Value; use >= 0 {
-			t := rs[i].Time.In(loc)
-			y, m, dd := t.Date()
 			s = append(s, sample{
-				date:  time.Date(y, m, dd, 0, 0, 0, 0, loc),
+				date:  dc.dateMidnight(dc.day(rs[i].Time)),
 				days:  max(1, int(math.Round(span))),
 				value: use / span,
 			})
@@ -336,15 +336,16 @@ func intervalValues(rs []Reading, loc *time.Location) []sample {
 	return s
 }
 
-// localDays measures a to b in local calendar days by the wall clock, so a
-// week from 18:30 to 18:30 is 7 days even across a DST change (167 hours).
-func localDays(a, b time.Time, loc *time.Location) float64 {
-	a, b = a.In(loc), b.In(loc)
-	wall := func(t time.Time) float64 {
-		h, m, s := t.Clock()
-		return float64(h*3600+m*60+s) + float64(t.Nanosecond())*1e-9
-	}
-	return float64(dateOf(b)-dateOf(a)) + (wall(b)-wall(a))/86400
+// localDays measures a to b in local calendar days of c.loc by the wall
+// clock, so a week from 18:30 to 18:30 is 7 days even across a DST change
+// (167 hours): the difference of their local dates plus that of their wall
+// clock times (h·3600 + m·60 + s + ns·10⁻⁹) in days.
+func (c *dayClock) localDays(a, b time.Time) float64 {
+	da, sa := c.wallClock(a)
+	db, sb := c.wallClock(b)
+	wa := float64(sa) + float64(a.Nanosecond())*1e-9
+	wb := float64(sb) + float64(b.Nanosecond())*1e-9
+	return float64(db-da) + (wb-wa)/86400
 }
 
 // consensus applies spec §6's three tests and keeps values that at least two

@@ -216,11 +216,15 @@ func learnAnomalyProfile(days []Day, rs []Reading, loc *time.Location, sc *pmScr
 
 func newPMValues(s []sample, prof *Profile, sc *pmScratch) []pmValue {
 	vs := slices.Grow(sc.vs[:0], len(s))
+	var dc dayClock // dateOf(x.date): the day of x.date in its own location
 	for _, x := range s {
 		if math.IsNaN(x.value) || math.IsInf(x.value, 0) || x.days < 1 {
 			continue
 		}
-		p := pmValue{date: x.date, dn: dateOf(x.date), k: x.days, v: x.value, inten: 1, level: math.NaN()}
+		if loc := x.date.Location(); loc != dc.loc {
+			dc = dayClock{loc: loc}
+		}
+		p := pmValue{date: x.date, dn: dc.day(x.date), k: x.days, v: x.value, inten: 1, level: math.NaN()}
 		if prof != nil && prof.shape != nil {
 			sum := 0.0
 			for i := range p.k {

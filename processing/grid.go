@@ -88,6 +88,32 @@ func (c *dayClock) day(t time.Time) int {
 	return int(floorDiv(u+c.off, secondsPerDay))
 }
 
+// wallClock returns dayIn(t, c.loc) and the whole seconds since that
+// day's start on t's local wall clock (h·3600 + m·60 + s of its Clock in
+// c.loc): the local time in seconds, split at whole days.
+func (c *dayClock) wallClock(t time.Time) (int, int64) {
+	u := t.Unix()
+	if !c.known || u < c.lo || u >= c.hi {
+		c.learn(t.In(c.loc))
+	}
+	d := floorDiv(u+c.off, secondsPerDay)
+	return int(d), u + c.off - d*secondsPerDay
+}
+
+// dateMidnight is time.Date(y, m, d, 0, 0, 0, 0, c.loc) of civil day d:
+// unlike midnight, it is not corrected where 00:00 does not exist. Away
+// from any change of offset of the known zone period it is whole days of
+// local time, as in midnight.
+func (c *dayClock) dateMidnight(d int) time.Time {
+	if c.known {
+		if u := int64(d)*secondsPerDay - c.off; u-secondsPerDay >= c.lo && u+secondsPerDay < c.hi {
+			return time.Unix(u, 0).In(c.loc)
+		}
+	}
+	y, m, dd := civilDate(d)
+	return time.Date(y, m, dd, 0, 0, 0, 0, c.loc)
+}
+
 // midnight is midnight(d, c.loc).
 func (c *dayClock) midnight(d int) time.Time {
 	if c.known {

@@ -73,3 +73,41 @@ func TestDayPosMatchesProfDayPos(t *testing.T) {
 		}
 	}
 }
+
+// dayClock.localDays and dateMidnight answer as the time package's calendar
+// (Clock, Date, time.Date), bit for bit, in every kind of zone.
+func TestDayClockLocalDaysAndDateMidnight(t *testing.T) {
+	// The definition localDays implements, by the time package.
+	localDays := func(a, b time.Time, loc *time.Location) float64 {
+		a, b = a.In(loc), b.In(loc)
+		wall := func(t time.Time) float64 {
+			h, m, s := t.Clock()
+			return float64(h*3600+m*60+s) + float64(t.Nanosecond())*1e-9
+		}
+		return float64(dateOf(b)-dateOf(a)) + (wall(b)-wall(a))/86400
+	}
+	for _, name := range []string{"UTC", "Europe/Berlin", "America/Santiago", "America/Havana", "Australia/Lord_Howe", "Pacific/Apia", "Asia/Kolkata"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Skipf("no zone data for %s: %v", name, err)
+		}
+		dc := dayClock{loc: loc}
+		start := time.Date(1969, 6, 1, 0, 0, 0, 0, time.UTC)
+		end := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+		prev := start
+		for at := start; at.Before(end); at = at.Add(11*time.Hour + 7*time.Minute + 3*time.Second + 12345) {
+			for _, from := range []time.Time{prev, at.Add(-40 * time.Minute), at.Add(-3 * 24 * time.Hour)} {
+				got, want := dc.localDays(from, at), localDays(from, at, loc)
+				if math.Float64bits(got) != math.Float64bits(want) {
+					t.Fatalf("%s: localDays(%v, %v) = %v, want %v", name, from, at, got, want)
+				}
+			}
+			d := dc.day(at)
+			y, m, dd := civilDate(d)
+			if got, want := dc.dateMidnight(d), time.Date(y, m, dd, 0, 0, 0, 0, loc); got != want {
+				t.Fatalf("%s: dateMidnight(%d) = %v, want %v", name, d, got, want)
+			}
+			prev = at
+		}
+	}
+}
