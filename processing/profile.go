@@ -486,6 +486,7 @@ type profScratch struct {
 	errs               []float64
 	ivs                []weekIv
 	triples            []weekTriple
+	ones, frac         []int // learnWeekday's intervals wholly and partly in the weekend
 	rates, gv          []float64
 	smooth             smoothCum // newSmoothCum's
 }
@@ -1185,30 +1186,52 @@ func (l *profLearner) learnWeekday() bool {
 			y:   c.logRate - alp*p.logRate - bet*n.logRate,
 			w:   1 / (1/c.length + alp*alp/p.length + bet*bet/n.length),
 			alp: alp, i0: i - 1, i1: i, i2: i + 1,
+			fixed: p.e == 0 && c.e == 0 && n.e == 0,
 		})
 	}
 	if len(tr) < 20 {
 		return false
 	}
+	// Each interval's log weekend effect is computed once per r, not once
+	// per triple. Most intervals of a meter read daily lie wholly in the
+	// week (e = 0: none, whatever r, set once here) or the weekend (e = 1:
+	// log r); only the others take a logarithm each. A triple of weekday
+	// intervals adds the same term for every r: it is computed once, below,
+	// by the same expression, and added in its place.
 	gv := grow(&sc.gv, len(ivs))
+	ones, frac := sc.ones[:0], sc.frac[:0]
+	for i, v := range ivs {
+		switch {
+		case !v.ok:
+		case v.e == 0:
+			gv[i] = 0
+		case v.e == 1:
+			ones = append(ones, i)
+		default:
+			frac = append(frac, i)
+		}
+	}
+	sc.ones, sc.frac = ones, frac
+	for j := range tr {
+		if t := &tr[j]; t.fixed {
+			res := t.y - (gv[t.i1] - t.alp*gv[t.i0] - (1-t.alp)*gv[t.i2])
+			t.term = t.w * res * res
+		}
+	}
 	sse := func(r float64) float64 {
-		// Each interval's log weekend effect once per r, not once per
-		// triple; most intervals of a meter read daily lie wholly in the
-		// week (e = 0) or the weekend (e = 1) and need no logarithm.
 		logR := math.Log(r)
-		for i, v := range ivs {
-			switch {
-			case !v.ok:
-			case v.e == 0:
-				gv[i] = 0
-			case v.e == 1:
-				gv[i] = logR
-			default:
-				gv[i] = math.Log(1 + (r-1)*v.e)
-			}
+		for _, i := range ones {
+			gv[i] = logR
+		}
+		for _, i := range frac {
+			gv[i] = math.Log(1 + (r-1)*ivs[i].e)
 		}
 		s := 0.0
 		for _, t := range tr {
+			if t.fixed {
+				s += t.term
+				continue
+			}
 			res := t.y - (gv[t.i1] - t.alp*gv[t.i0] - (1-t.alp)*gv[t.i2])
 			s += t.w * res * res
 		}
@@ -1331,6 +1354,9 @@ type weekTriple struct {
 	y, w       float64 // second difference of log rates, weight
 	alp        float64
 	i0, i1, i2 int // the intervals, indices into ivs
+
+	fixed bool    // all three intervals lie in the week (e = 0)…
+	term  float64 // …so the triple's term of the sum is this for every r
 }
 
 // ridgeSolve solves min ‖Xβ − y‖² + λ‖β − prior‖², where row r of X is
