@@ -582,21 +582,27 @@ func newProfLearner(pts []profPoint, loc *time.Location, opt ProfileOptions, sc 
 	l.cal = grow(&sc.cal, l.n)
 	// The calendar is stepped day by day from the first day's date instead
 	// of asking the time package for every day of a span of years.
+	// What changes only with the month or year is updated only then.
 	y, m, d := civilDate(d0)
 	wd, _, _, _ := civilCalendar(d0)
 	yday := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).YearDay()
+	mdays, lp := daysInMonth(y, m), leap(y)
 	for i := range l.cal {
-		mdays := daysInMonth(y, m)
-		l.cal[i] = calDay{
-			wd: uint8((wd + i) % 7), month: uint8(m - 1), mdays: uint8(mdays),
-			leap: uint8(leap(y)), yday: uint16(yday - 1),
+		// Field by field: a calDay literal is assembled on the stack and
+		// copied with wider loads than its byte stores, which stalls.
+		c := &l.cal[i]
+		c.wd, c.month, c.mdays, c.leap, c.yday = uint8(wd), uint8(m-1), uint8(mdays), uint8(lp), uint16(yday-1)
+		if wd++; wd == 7 {
+			wd = 0
 		}
 		yday++
 		if d++; d > mdays {
 			d, m = 1, m+1
 			if m > time.December {
 				y, m, yday = y+1, time.January, 1
+				lp = leap(y)
 			}
+			mdays = daysInMonth(y, m)
 		}
 	}
 	if len(opt.Temperatures) > 0 && !opt.NoTemperature {
