@@ -243,13 +243,24 @@ func newPMValues(s []sample, prof *Profile, sc *pmScratch) []pmValue {
 // typicalUse is the median positive use per day, weighted by days.
 func typicalUse(vs []pmValue, sc *pmScratch) float64 {
 	xs := sc.xs[:0]
+	unit := true // every value is of one day
 	for _, p := range vs {
 		if p.v > 0 {
 			xs = append(xs, wv{p.v, float64(p.k)})
+			unit = unit && p.k == 1
 		}
 	}
 	sc.xs = xs
-	return weightedMedian(xs)
+	if !unit {
+		return weightedMedian(xs)
+	}
+	// Of weight 1 the weighted median is unitMedian, which selection finds
+	// without sorting (the values are positive: no zero to differ in sign).
+	us := grow(&sc.us, len(xs))
+	for i, x := range xs {
+		us[i] = x.x
+	}
+	return selectMedian(us)
 }
 
 func medianDays(vs []pmValue, sc *pmScratch) int {
@@ -296,6 +307,41 @@ func sortedQuantile(xs []wv, p float64) float64 {
 		}
 	}
 	return xs[len(xs)-1].x
+}
+
+// sortedAt is the value slices.Sort(xs) puts at k, found by selection
+// (nthSmallest) instead of a sort unless xs holds a NaN; sorted reports
+// that xs was sorted. It reorders xs. Where the value is a zero, its sign
+// may differ from the sort's: the sort does not order -0 and +0.
+func sortedAt(xs []float64, k int) (v float64, sorted bool) {
+	if slices.ContainsFunc(xs, math.IsNaN) {
+		slices.Sort(xs)
+		return xs[k], true
+	}
+	return nthSmallest(xs, k), false
+}
+
+// selectMedian is unitMedian of xs sorted, found as sortedAt finds a value:
+// selection leaves the values below the middle one before it, so the lower
+// of the middle two is the largest of those. It reorders xs; a zero's sign
+// may differ from the sort's.
+func selectMedian(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	hi, sorted := sortedAt(xs, n/2)
+	switch {
+	case n%2 == 1:
+		return hi
+	case sorted:
+		return (xs[n/2-1] + hi) / 2
+	}
+	lo := xs[0]
+	for _, x := range xs[1 : n/2] {
+		lo = max(lo, x)
+	}
+	return (lo + hi) / 2
 }
 
 // unitMedian is weightedMedian of sorted values of weight 1: the middle one,
@@ -762,8 +808,10 @@ func levelShifts(vs []pmValue, medK int, typical float64, sc *pmScratch) []Anoma
 	if len(us) == 0 {
 		return nil
 	}
-	slices.Sort(us)
-	offset := shiftOffset * us[len(us)/2]
+	// The value a sort puts in the middle (a zero's sign does not matter:
+	// the offset of a zero median is replaced below).
+	mid, _ := sortedAt(us, len(us)/2)
+	offset := shiftOffset * mid
 	if !(offset > 0) {
 		offset = shiftOffset * typical
 	}
@@ -818,8 +866,7 @@ func levelShifts(vs []pmValue, medK int, typical float64, sc *pmScratch) []Anoma
 	// A heating meter's level swings with the weather from month to month
 	// far more than the profile's average season: only a change well beyond
 	// the meter's usual swings is a shift.
-	slices.Sort(ratios)
-	usual := madScale * unitMedian(ratios)
+	usual := madScale * selectMedian(ratios) // |r| has no -0
 	cands = slices.DeleteFunc(cands, func(c cand) bool { return math.Abs(c.r) < shiftSpread*usual })
 	var out []Anomaly
 	for i := 0; i < len(cands); {

@@ -174,3 +174,35 @@ func PoisonPools(v float64) {
 		profScratchPool.Put(sc)
 	}
 }
+
+// sortedAt and selectMedian answer as a sort does (and unitMedian of it),
+// with ties, infinities and NaNs; zeros of one sign only (the sort does not
+// order -0 and +0).
+func TestSelectionMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for n := range 40 {
+		for range 30 {
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = float64(r.IntN(n+1)) - float64(n)/3 // ties and negatives
+				switch r.IntN(25) {
+				case 0:
+					xs[i] = math.Inf(1 - 2*r.IntN(2))
+				case 1:
+					xs[i] = math.NaN()
+				}
+			}
+			sorted := slices.Sorted(slices.Values(xs))
+			same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+			if got, want := selectMedian(slices.Clone(xs)), unitMedian(sorted); !same(got, want) {
+				t.Fatalf("selectMedian(%v) = %v, want %v", xs, got, want)
+			}
+			if n > 0 {
+				k := r.IntN(n)
+				if got, _ := sortedAt(slices.Clone(xs), k); !same(got, sorted[k]) {
+					t.Fatalf("sortedAt(%v, %d) = %v, want %v", xs, k, got, sorted[k])
+				}
+			}
+		}
+	}
+}
