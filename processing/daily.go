@@ -180,8 +180,8 @@ func BuildDaily(readings []Reading, opt DailyOptions) (Series, error) {
 	p := countAtOrBefore(rs, startT)
 	for k := range days {
 		c := startDay + k
-		m := g.midnight(c)
-		for p < n && !rs[p].Time.After(m) {
+		m := g.unix[c-g.first] // the midnight, in Unix seconds
+		for p < n && !afterUnix(rs[p].Time, m) {
 			p++
 		}
 		v, q := s.valueAt(c, m, p)
@@ -287,12 +287,23 @@ type sweep struct {
 	haveRate bool
 }
 
-// valueAt returns the register at midnight m of civil day c, where p readings
-// lie at or before m.
-func (s *sweep) valueAt(c int, m time.Time, p int) (float64, Quality) {
+// afterUnix is t.After(time.Unix(u, 0)) and equalUnix is t.Equal of it,
+// for the midnights of a grid (whole seconds, without a monotonic clock
+// reading, so the time package compares t's wall clock): comparing
+// integers instead of building an instant per day.
+func afterUnix(t time.Time, u int64) bool {
+	s := t.Unix()
+	return s > u || s == u && t.Nanosecond() > 0
+}
+
+func equalUnix(t time.Time, u int64) bool { return t.Unix() == u && t.Nanosecond() == 0 }
+
+// valueAt returns the register at midnight m (Unix seconds) of civil day c,
+// where p readings lie at or before m.
+func (s *sweep) valueAt(c int, m int64, p int) (float64, Quality) {
 	rs, n := s.rs, len(s.rs)
 	switch {
-	case p > 0 && rs[p-1].Time.Equal(m):
+	case p > 0 && equalUnix(rs[p-1].Time, m):
 		return rs[p-1].Value, QualityMeasured
 	case p == 0:
 		return s.backward(c), QualityExtrapolated
@@ -312,7 +323,6 @@ func (s *sweep) valueAt(c int, m time.Time, p int) (float64, Quality) {
 		}
 	}
 	q, sa, sb := s.bq, s.sa, s.sb
-	sm := s.g.secsAt(c)
 	f := math.NaN()
 	if s.interpW != nil {
 		if s.wb > s.wa {
@@ -320,7 +330,7 @@ func (s *sweep) valueAt(c int, m time.Time, p int) (float64, Quality) {
 		}
 	}
 	if math.IsNaN(f) {
-		f = (sm - sa) / (sb - sa)
+		f = (s.g.secsAt(c) - sa) / (sb - sa)
 	}
 	f = min(max(f, 0), 1)
 	// The clamp keeps the result within [a, b] despite rounding, so that a

@@ -206,3 +206,22 @@ func TestSelectionMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// afterUnix and equalUnix answer as After and Equal against the instant of
+// whole Unix seconds, before 1970 too and for instants with a monotonic
+// clock reading.
+func TestAfterEqualUnixMatchTime(t *testing.T) {
+	now := time.Now() // carries a monotonic reading
+	for _, at := range []time.Time{now, now.Round(0), time.Unix(-86400*400, 0), time.Unix(-86400*400, 1), time.Unix(1e9, 999999999).In(time.FixedZone("x", 3600))} {
+		u := at.Unix()
+		for _, m := range []int64{u - 1, u, u + 1} {
+			mt := time.Unix(m, 0).In(time.UTC)
+			if got, want := afterUnix(at, m), at.After(mt); got != want {
+				t.Errorf("afterUnix(%v, %d) = %v, After %v", at, m, got, want)
+			}
+			if got, want := equalUnix(at, m), at.Equal(mt); got != want {
+				t.Errorf("equalUnix(%v, %d) = %v, Equal %v", at, m, got, want)
+			}
+		}
+	}
+}
