@@ -31,8 +31,16 @@ func Monthly(days []Day, loc *time.Location) []Month {
 	}
 	out := make([]Month, 0, min(max(span(days[len(days)-1])-span(days[0])+1, 1), len(days)))
 	var from, to int // civil days of the last Month: [from, to)
+	// The last Month's use and days are summed in variables and stored
+	// when it is done: summed in the Month, each addition would also wait
+	// for the store of the one before it.
+	use, n := math.NaN(), 0
 	for _, d := range days {
 		if c := int(d.Date); len(out) == 0 || c < from || c >= to {
+			if len(out) > 0 {
+				out[len(out)-1].Consumption, out[len(out)-1].Days = use, n
+			}
+			use, n = math.NaN(), 0
 			y, m, dd := civilFromDays(c)
 			from = c - dd + 1
 			to = from + daysInMonth(y, m)
@@ -48,12 +56,12 @@ func Monthly(days []Day, loc *time.Location) []Month {
 		if math.IsNaN(d.Consumption) {
 			continue
 		}
-		mo := &out[len(out)-1]
-		if mo.Days == 0 {
-			mo.Consumption = 0
+		if n == 0 {
+			use = 0
 		}
-		mo.Consumption += d.Consumption
-		mo.Days++
+		use += d.Consumption
+		n++
 	}
+	out[len(out)-1].Consumption, out[len(out)-1].Days = use, n
 	return out
 }

@@ -557,12 +557,13 @@ func (l *profLearner) pointBasis() [][2*harmonics + 1]float64 {
 			l.basisAt[j] = [nb]float64{}
 			continue
 		}
+		// The sums in variables, not in acc's memory (see spanBase).
+		a0, a1, a2, a3, a4 := acc[0], acc[1], acc[2], acc[3], acc[4]
 		for ; i < di && i < l.n; i++ {
 			b := l.basis(i)
-			for k := range nb {
-				acc[k] += b[k]
-			}
+			a0, a1, a2, a3, a4 = a0+b[0], a1+b[1], a2+b[2], a3+b[3], a4+b[4]
 		}
+		acc = [nb]float64{a0, a1, a2, a3, a4}
 		if di >= l.n {
 			l.basisAt[j] = acc
 			continue
@@ -828,6 +829,10 @@ func (f *profileFit) spanBase(n int, base, prefix []float64) {
 		prefix = prefix[:n+1]
 		prefix[0] = 0
 	}
+	// The running sum is kept in a variable: read back from prefix (or a
+	// field), each addition would also wait for the store of the one
+	// before it. The same additions in the same order.
+	sum := 0.0
 	for i := range n {
 		c := l.cal[i]
 		g := f.weekday[c.wd]
@@ -854,7 +859,8 @@ func (f *profileFit) spanBase(n int, base, prefix []float64) {
 			base[i] = g
 		}
 		if prefix != nil {
-			prefix[i+1] = prefix[i] + g
+			sum += g // prefix[i] + g
+			prefix[i+1] = sum
 		}
 	}
 }
@@ -945,11 +951,11 @@ func (l *profLearner) fitShape(cfg shapeConfig) *profileFit {
 		f.rateBefore = rate(pts[0], pts[1])
 		f.rateAfter = rate(pts[len(pts)-2], pts[len(pts)-1])
 	}
-	f.mean = 0
+	mean := 0.0 // summed in a variable, not in f's memory (see spanBase)
 	for _, v := range raw {
-		f.mean += v
+		mean += v
 	}
-	f.mean /= float64(len(raw))
+	f.mean = mean / float64(len(raw))
 	if f.mean <= 0 || math.IsNaN(f.mean) {
 		f.mean = 1
 		raw = base
@@ -1094,10 +1100,11 @@ func (l *profLearner) hddPrefixes() (sum, cnt float64) {
 	if l.hddPrefix == nil {
 		l.hddPrefix, l.knownPrefix = grow(&l.scratch.hddPrefix, l.n+1), grow(&l.scratch.known, l.n+1)
 		l.hddPrefix[0], l.knownPrefix[0] = 0, 0
+		hs, ks := 0.0, 0.0 // the running sums (see spanBase)
 		for i := range l.n {
 			h, k := l.hddKnown(i)
-			l.hddPrefix[i+1] = l.hddPrefix[i] + h
-			l.knownPrefix[i+1] = l.knownPrefix[i] + k
+			hs, ks = hs+h, ks+k
+			l.hddPrefix[i+1], l.knownPrefix[i+1] = hs, ks
 		}
 	}
 	sum, cnt = 0, 0
@@ -1753,8 +1760,10 @@ func (l *profLearner) structuralPrefix(pts []profPoint, cfg shapeConfig, dst []f
 			week[l.cal[i].wd] = v
 		}
 		prefix[0] = 0
+		sum := 0.0 // prefix[i], in a variable (see spanBase)
 		for i, c := range l.cal {
-			prefix[i+1] = prefix[i] + week[c.wd]
+			sum += week[c.wd]
+			prefix[i+1] = sum
 		}
 	} else {
 		f.spanBase(l.n, nil, prefix)
