@@ -200,6 +200,9 @@ func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[st
 	s := newSchedule(plan)
 	daily, monthly := set.Create(dailyFile), set.Create(monthlyFile)
 	daily.W.WriteString(dailyHeader + "\n")
+	if s.n == 0 {
+		daily.Done() // no rows to wait for
+	}
 	s.write = func(j int) {
 		writeDailyRows(daily.W, processing.Result{Meters: []processing.MeterResult{plan.Series(j)}})
 		if j == s.n-1 {
@@ -226,7 +229,6 @@ func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[st
 	outs := []outFile{{name: dailyFile}, {name: monthlyFile}, {anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }}}
 	set.Go(outs[2])
 	return res, outs, nil
-
 }
 
 // schedule runs a plan's steps on a few goroutines so that both cores stay
@@ -261,7 +263,7 @@ const (
 type step struct{ kind, k int }
 
 // run computes the plan and returns the first physical meter's error in
-// house order, else Derive's, as planConcurrently would.
+// house order, else Derive's, as processing.Process does.
 func (s *schedule) run(readings map[string][]processing.Reading, workers int) error {
 	p := s.plan
 	nPhys := p.Physical()
@@ -349,7 +351,6 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 			wake.Wait()
 		}
 	}
-	fail := func() { broken = true }
 	parallel(workers, workers, func(int) {
 		for i := take(); i >= 0; i = take() {
 			st := steps[i]
@@ -369,11 +370,9 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 			mu.Lock()
 			switch {
 			case err != nil && st.kind == stepPhysical:
-				physErrs[st.k] = err
-				fail()
+				physErrs[st.k], broken = err, true
 			case err != nil:
-				deriveErr = err
-				fail()
+				deriveErr, broken = err, true
 			case st.kind == stepPhysical:
 				final[st.k] = true
 				finals++
@@ -401,63 +400,18 @@ func (s *schedule) run(readings map[string][]processing.Reading, workers int) er
 	return deriveErr
 }
 
-// processConcurrently is processing.Process with the physical meters, each
-// computed from its own readings alone, spread over up to workers
-// goroutines; the derived meters follow from them. The result and the error
-// (the first in house order) are Process's.
+// processConcurrently is processing.Process computed as the command
+// computes it, by its schedule on up to workers goroutines; the result and
+// the error (the first in house order) are Process's.
 func processConcurrently(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (processing.Result, error) {
-	plan, err := planConcurrently(h, readings, opt, workers)
+	plan, err := processing.NewPlan(h, opt)
 	if err != nil {
 		return processing.Result{}, err
 	}
-	parallel(plan.Derived(), workers, plan.DetectDerived)
+	if err := newSchedule(plan).run(readings, workers); err != nil {
+		return processing.Result{}, err
+	}
 	return plan.Result(), nil
-}
-
-// planConcurrently computes the physical meters on up to workers goroutines
-// and derives the master and virtual meters from them. What is left is the
-// derived meters' anomalies (plan.DetectDerived), independent of each other.
-func planConcurrently(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (*processing.Plan, error) {
-	plan, err := planPhysical(h, readings, opt, workers)
-	if err != nil {
-		return nil, err
-	}
-	// Deriving the series is cheap and sequential; the derived meters'
-	// anomalies are most of their cost and independent of each other.
-	if err := plan.Derive(); err != nil {
-		return nil, err
-	}
-	return plan, nil
-}
-
-// planPhysical computes the physical meters on up to workers goroutines;
-// the plan's Derive is next.
-func planPhysical(h processing.House, readings map[string][]processing.Reading, opt processing.RunOptions, workers int) (*processing.Plan, error) {
-	plan, err := processing.NewPlan(h, opt)
-	if err != nil {
-		return nil, err
-	}
-	n := plan.Physical()
-	// Meters with the most readings first, so that no worker is left with
-	// a big one at the end.
-	order := make([]int, n)
-	for k := range order {
-		order[k] = k
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return len(readings[plan.PhysicalID(b)]) - len(readings[plan.PhysicalID(a)])
-	})
-	errs := make([]error, n)
-	parallel(n, workers, func(i int) {
-		k := order[i]
-		errs[k] = plan.ProcessPhysical(k, readings[plan.PhysicalID(k)])
-	})
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return plan, nil
 }
 
 // parallel calls f(0) … f(n-1) on up to workers goroutines, in index order

@@ -721,9 +721,10 @@ func TestComputeAndWriteDeriveError(t *testing.T) {
 	}
 }
 
-// The scheduled run computes what Process computes, on any number of
-// workers, and reports the same first error.
-func TestScheduleMatchesProcess(t *testing.T) {
+// The schedule calls write for every meter in order, each once its days
+// are final, and computes what Process computes, on any number of workers
+// (processConcurrently's tests cover the rest: results and first error).
+func TestScheduleWritesInOrder(t *testing.T) {
 	house, readings, opt := demoInput(t)
 	want, err := processing.Process(house, readings, opt)
 	if err != nil {
@@ -738,6 +739,9 @@ func TestScheduleMatchesProcess(t *testing.T) {
 		var mu sync.Mutex
 		var order []int
 		s.write = func(j int) {
+			if days := plan.Series(j).Days; len(days) != len(want.Meters[j].Days) {
+				t.Errorf("workers=%d: write(%d) with %d days, want %d", workers, j, len(days), len(want.Meters[j].Days))
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			order = append(order, j)
@@ -749,19 +753,6 @@ func TestScheduleMatchesProcess(t *testing.T) {
 			t.Errorf("workers=%d: write called for %v, want 0 … %d in order", workers, order, s.n-1)
 		}
 		sameResult(t, fmt.Sprintf("workers=%d", workers), plan.Result(), want)
-	}
-	// Broken physical meters: the first in house order is reported, as
-	// Process reports it, whether or not a derived meter reads it.
-	breakMeters(house, readings)
-	_, want2 := processing.Process(house, readings, opt)
-	for _, workers := range []int{1, 2, 5} {
-		plan, err := processing.NewPlan(house, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := newSchedule(plan).run(readings, workers); err == nil || err.Error() != want2.Error() {
-			t.Errorf("workers=%d: %v, want %v", workers, err, want2)
-		}
 	}
 }
 
@@ -801,5 +792,30 @@ func TestOutputSetNotDone(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("directory holds %d entries, want none", len(entries))
+	}
+}
+
+// A house without meters still gets its three files, headers only.
+func TestComputeAndWriteNoMeters(t *testing.T) {
+	day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	plan, err := processing.NewPlan(processing.House{Location: time.UTC}, processing.RunOptions{From: day, To: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	set, err := newOutputSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := computeAndWrite(context.Background(), plan, nil, set, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for name, header := range map[string]string{dailyFile: dailyHeader, monthlyFile: monthlyHeader, anomaliesFile: anomaliesHeader} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != header+"\n" {
+			t.Errorf("%s = %q, %v; want the header alone", name, b, err)
+		}
 	}
 }
