@@ -29,16 +29,21 @@ const hugeHeapBytes = 12 << 20
 
 const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
 
+var heapProbe *[64]byte
+
 func preferHugePages() {
 	if os.Getenv("METERAGENT_THP") == "off" || !thpOnRequest() {
 		return
 	}
 	const huge = 2 << 20
-	first := new([64]byte) // the heap's lowest part in use: advised too
+	// A small object just allocated lies in the heap's part in use, whose
+	// untouched rest is advised too (stored in heapProbe so that it is
+	// allocated on the heap, not on the stack).
+	heapProbe = new([64]byte)
 	b := make([]byte, hugeHeapBytes)
-	lo := uintptr(unsafe.Pointer(first)) &^ (huge - 1)
+	lo := min(uintptr(unsafe.Pointer(heapProbe)), uintptr(unsafe.Pointer(unsafe.SliceData(b)))) &^ (huge - 1)
 	hi := (uintptr(unsafe.Pointer(unsafe.SliceData(b))) + hugeHeapBytes) &^ (huge - 1)
-	runtime.KeepAlive(first)
+	heapProbe = nil
 	if hi <= lo {
 		return
 	}

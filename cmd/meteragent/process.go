@@ -187,7 +187,8 @@ func process(ctx context.Context, e *env, f processFlags) error {
 		res: res, loc: loc, from: from, to: to, notices: noticeLines(f.configDir, cfg),
 		paths: outPaths(f.out, outs), verbose: f.verbose,
 	})
-	return out.Flush()
+	out.Flush() // the outputs are in place: a closed stdout does not fail the run
+	return nil
 }
 
 // computeAndWrite computes every meter of plan on up to workers goroutines
