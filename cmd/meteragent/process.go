@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/meteragent/meteragent/config"
@@ -464,15 +463,6 @@ func (p *phases) print(w io.Writer) {
 		total += p.took[i]
 	}
 	fmt.Fprintf(w, "timings:%s; total %s, %d page faults since start\n", sb.String(), total.Round(10*time.Microsecond), minorFaults())
-}
-
-// minorFaults is the process's count of page faults served without I/O.
-func minorFaults() int64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return int64(ru.Minflt)
 }
 
 // flagDate parses a YYYY-MM-DD flag as local midnight; empty gives zero.
