@@ -170,7 +170,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	if err != nil {
 		return err
 	}
-	res, outs, err := computeAndWrite(ctx, plan, readings, set, workers)
+	res, err := computeAndWrite(ctx, plan, readings, set, workers)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 	out := bufio.NewWriter(e.stdout)
 	printSummary(out, summaryInput{
 		res: res, loc: loc, from: from, to: to, notices: noticeLines(f.configDir, cfg),
-		paths: outPaths(f.out, outs), verbose: f.verbose,
+		paths: set.Paths(), verbose: f.verbose,
 	})
 	out.Flush() // the outputs are in place: a closed stdout does not fail the run
 	return nil
@@ -196,7 +196,7 @@ func process(ctx context.Context, e *env, f processFlags) error {
 // monthly.csv once all are, anomalies.csv at the end. The first two are
 // written and synced while the last meters are still computed. On error
 // the set is aborted.
-func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[string][]processing.Reading, set *outputSet, workers int) (processing.Result, []outFile, error) {
+func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[string][]processing.Reading, set *outputSet, workers int) (processing.Result, error) {
 	s := newSchedule(plan)
 	daily, monthly := set.Create(dailyFile), set.Create(monthlyFile)
 	daily.W.WriteString(dailyHeader + "\n")
@@ -219,16 +219,15 @@ func computeAndWrite(ctx context.Context, plan *processing.Plan, readings map[st
 	}
 	if err := s.run(readings, workers); err != nil {
 		set.Abort()
-		return processing.Result{}, nil, fmt.Errorf("process: %w", err)
+		return processing.Result{}, fmt.Errorf("process: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		set.Abort()
-		return processing.Result{}, nil, err
+		return processing.Result{}, err
 	}
 	res := plan.Result()
-	outs := []outFile{{name: dailyFile}, {name: monthlyFile}, {anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }}}
-	set.Go(outs[2])
-	return res, outs, nil
+	set.Go(outFile{anomaliesFile, func(w *bufio.Writer) { writeAnomalies(w, res) }})
+	return res, nil
 }
 
 // schedule runs a plan's steps on a few goroutines so that both cores stay
@@ -556,14 +555,6 @@ type outFile struct {
 	write func(*bufio.Writer)
 }
 
-func outPaths(dir string, outs []outFile) []string {
-	p := make([]string, len(outs))
-	for i, o := range outs {
-		p[i] = filepath.Join(dir, o.name)
-	}
-	return p
-}
-
 // outputSet writes files into a directory as one atomic set. Each file is
 // written to a temporary file and synced in the background as soon as its
 // content is final, so the disk works while the caller computes the rest;
@@ -643,6 +634,17 @@ func (p *pendingOutput) Done() {
 			s.mu.Unlock()
 		}
 	})
+}
+
+// Paths returns the outputs' final paths, in the order of Create.
+func (s *outputSet) Paths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := make([]string, len(s.names))
+	for i, name := range s.names {
+		p[i] = filepath.Join(s.dir, name)
+	}
+	return p
 }
 
 // Go writes one output in a goroutine of its own.

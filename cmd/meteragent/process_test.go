@@ -708,7 +708,7 @@ func TestComputeAndWriteDeriveError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = computeAndWrite(context.Background(), plan, readings, set, 2)
+	_, err = computeAndWrite(context.Background(), plan, readings, set, 2)
 	if err == nil || !strings.Contains(err.Error(), `master "m"`) {
 		t.Fatalf("computeAndWrite: %v, want the master's error", err)
 	}
@@ -807,7 +807,7 @@ func TestComputeAndWriteNoMeters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := computeAndWrite(context.Background(), plan, nil, set, 2); err != nil {
+	if _, err := computeAndWrite(context.Background(), plan, nil, set, 2); err != nil {
 		t.Fatal(err)
 	}
 	if err := set.Commit(); err != nil {
