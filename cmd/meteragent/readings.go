@@ -419,13 +419,7 @@ func (p *readingsParser) parseLine(line int, id, ts, val []byte) error {
 	}
 	v, ok := parseValue(val)
 	if !ok {
-		if len(val) == 0 {
-			return p.errorf(line, "empty value")
-		}
-		if f, err := strconv.ParseFloat(string(val), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
-			return p.errorf(line, "value %q is not a finite number", val)
-		}
-		return p.errorf(line, "value %q is not a number", val)
+		return p.errorf(line, "%s", badValue(val))
 	}
 	st := &p.state[mi]
 	if st.n > 0 {
@@ -719,6 +713,17 @@ func parseValue(b []byte) (float64, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// badValue says why a value field that parseValue refused is not a reading.
+func badValue(val []byte) string {
+	if len(val) == 0 {
+		return "empty value"
+	}
+	if f, err := strconv.ParseFloat(string(val), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return fmt.Sprintf("value %q is not a finite number", val)
+	}
+	return fmt.Sprintf("value %q is not a number", val)
 }
 
 // parseTimestamp hand-parses the common shapes (they are most of the

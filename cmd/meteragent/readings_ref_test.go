@@ -13,7 +13,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,13 +134,7 @@ func (p *refParser) parseLine(line int, id, ts, val []byte) error {
 	}
 	v, ok := parseValue(val)
 	if !ok {
-		if len(val) == 0 {
-			return p.errorf(line, "empty value")
-		}
-		if f, err := strconv.ParseFloat(string(val), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
-			return p.errorf(line, "value %q is not a finite number", val)
-		}
-		return p.errorf(line, "value %q is not a number", val)
+		return p.errorf(line, "%s", badValue(val))
 	}
 	st := &p.state[mi]
 	if st.n > 0 && at.compare(st.last) < 0 {
