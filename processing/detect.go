@@ -660,14 +660,19 @@ func (w *sortedWindow) drop(i int) {
 	w.in[i] = false
 }
 
-// find returns the position in xs of index i's value.
+// find returns the position in xs of index i's value. Values are matched
+// bit for bit: a NaN, which == never matches, is found too.
 func (w *sortedWindow) find(i int) int {
 	v := w.vals[i]
 	k := lowerBound(w.xs, v.x)
-	for w.xs[k] != v {
+	for !sameWV(w.xs[k], v) {
 		k++
 	}
 	return k
+}
+
+func sameWV(a, b wv) bool {
+	return math.Float64bits(a.x) == math.Float64bits(b.x) && math.Float64bits(a.w) == math.Float64bits(b.w)
 }
 
 // has reports whether index i's value is in the window (false for i < 0).

@@ -3,6 +3,7 @@ package processing
 // Tests that the shortcuts taken for speed answer as what they replace.
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -224,4 +225,53 @@ func TestAfterEqualUnixMatchTime(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sortedWindow holds exactly the values of its range, sorted, whichever way
+// the range moves, also when some values are NaN or repeat (find matched
+// values with ==, which a NaN never satisfies: dropping one panicked).
+func TestSortedWindowMoves(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		vals := make([]wv, 1+r.IntN(30))
+		for i := range vals {
+			switch r.IntN(4) {
+			case 0:
+				vals[i] = wv{x: math.NaN(), w: 1}
+			case 1:
+				vals[i] = wv{x: 2, w: float64(1 + r.IntN(2))} // repeats
+			default:
+				vals[i] = wv{x: r.NormFloat64(), w: 1}
+			}
+		}
+		var w sortedWindow
+		w.reset(len(vals), func(i int) (wv, bool) { return vals[i], i%7 != 3 })
+		for range 50 {
+			lo := r.IntN(len(vals))
+			hi := lo + r.IntN(len(vals)-lo+1)
+			w.moveTo(lo, hi)
+			var want []wv
+			for i := lo; i < hi; i++ {
+				if i%7 != 3 {
+					want = append(want, vals[i])
+				}
+			}
+			slices.SortStableFunc(want, func(a, b wv) int { return cmpWV(a, b) })
+			got := slices.Clone(w.xs)
+			slices.SortStableFunc(got, func(a, b wv) int { return cmpWV(a, b) }) // equal x: any weight order
+			if len(got) != len(want) || !slices.EqualFunc(got, want, sameWV) {
+				t.Fatalf("window [%d, %d) holds %v, want %v", lo, hi, w.xs, want)
+			}
+			if !slices.IsSortedFunc(w.xs, func(a, b wv) int { return cmp.Compare(a.x, b.x) }) {
+				t.Fatalf("window [%d, %d) not sorted: %v", lo, hi, w.xs)
+			}
+		}
+	}
+}
+
+func cmpWV(a, b wv) int {
+	if c := cmp.Compare(a.x, b.x); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.w, b.w)
 }
