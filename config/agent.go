@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -146,13 +147,14 @@ func (c *Config) resolvePaths(dir string) {
 // lookupEnv is os.LookupEnv; tests may replace it.
 var lookupEnv = os.LookupEnv
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+// envRef matches ${NAME}; compiled on first use, not at every start.
+var envRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`) })
 
 // expandEnv replaces ${VAR} with the variable's value. An unset variable is
 // an error: an empty password would fail later and less clearly.
 func expandEnv(s string) (string, error) {
 	var missing []string
-	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+	out := envRef().ReplaceAllStringFunc(s, func(ref string) string {
 		name := ref[2 : len(ref)-1]
 		v, ok := lookupEnv(name)
 		if !ok {

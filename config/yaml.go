@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -40,7 +41,8 @@ func lineOf(n *yaml.Node) int {
 	return n.Line
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlLineRE is compiled on first use, for a syntax error: not at every start.
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // parse decodes data into its root node; an empty file or document gives nil.
 // A syntax error is recorded and reported as ok == false.
@@ -51,7 +53,7 @@ func (p *fileParser) parse(data []byte) (root *yaml.Node, ok bool) {
 	}
 	line := 0
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	} else {
