@@ -325,5 +325,7 @@ func fmtTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
-// fmtNum formats a register value for event messages.
+// fmtNum formats a register value or a sum for event messages: ten digits,
+// so that float residue (-1.0000000000000002 where arm64 fuses a
+// multiply-add) is not shown.
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }

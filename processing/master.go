@@ -352,8 +352,8 @@ func (p *masterPeriod) setOffset(id string, prev *masterPeriod, lo, hi int, loc 
 	if !p.ApplyOffset {
 		if tOld == p.start && tNew == p.start && p.raw(p.start) < prev.reg(p.start) {
 			return []Event{{Time: midnight(p.start, loc), Kind: EventOffset, Message: fmt.Sprintf(
-				"master %s: register drops from %g to %g at %s; the period does not continue from the previous one (apply offset?)",
-				id, prev.reg(p.start), p.raw(p.start), at)}}
+				"master %s: register drops from %s to %s at %s; the period does not continue from the previous one (apply offset?)",
+				id, fmtNum(prev.reg(p.start)), fmtNum(p.raw(p.start)), at)}}
 		}
 		return nil
 	}
@@ -366,13 +366,13 @@ func (p *masterPeriod) setOffset(id string, prev *masterPeriod, lo, hi int, loc 
 	var ev []Event
 	if tOld != tNew {
 		ev = append(ev, Event{Time: midnight(p.start, loc), Kind: EventOffset, Message: fmt.Sprintf(
-			"master %s: offset at %s joins %s (%g) to %s (%g); use in between is not counted",
-			id, at, midnight(tOld, loc).Format(time.DateOnly), old, midnight(tNew, loc).Format(time.DateOnly), cur)})
+			"master %s: offset at %s joins %s (%s) to %s (%s); use in between is not counted",
+			id, at, midnight(tOld, loc).Format(time.DateOnly), fmtNum(old), midnight(tNew, loc).Format(time.DateOnly), fmtNum(cur))})
 	}
 	if p.offset < 0 {
 		ev = append(ev, Event{Time: midnight(p.start, loc), Kind: EventOffset, Message: fmt.Sprintf(
-			"master %s: negative offset %g at %s: the new sources read %g, more than the master's %g",
-			id, p.offset, at, cur, old)})
+			"master %s: negative offset %s at %s: the new sources read %s, more than the master's %s",
+			id, fmtNum(p.offset), at, fmtNum(cur), fmtNum(old))})
 	}
 	return ev
 }

@@ -106,8 +106,8 @@ func buildVirtual(m Meter, sources map[string]*MeterResult, judge func(id string
 	}
 	if negCount > 0 {
 		events = append(events, Event{Time: negFirst.In(loc), Kind: EventNegativeBalance, Message: fmt.Sprintf(
-			"virtual %s: use is negative on %d days from %s, %g in total (the subtracted meters used more than the base)",
-			m.ID, negCount, negFirst, negSum)})
+			"virtual %s: use is negative on %d days from %s, %s in total (the subtracted meters used more than the base)",
+			m.ID, negCount, negFirst, fmtNum(negSum))})
 	}
 	return days, mask, events, nil
 }
