@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/meteragent
 
 
-.PHONY: all build build-pi run test deps bench-process package test-short bench fuzz lint fmt vet check-deps tidy clean
+.PHONY: all build build-pi run test test-pi deps bench-process package test-short bench fuzz lint fmt vet check-deps tidy clean
 
 all: build
 
@@ -22,18 +22,37 @@ DEMO_PROCESS := ./$(BIN) process --config testdata/demo --readings testdata/demo
 run: build
 	$(DEMO_PROCESS)
 
-# test provisions what the integration tests need (Mosquitto from Debian), then runs
-# every test with the race detector. Under CI=true no integration test may skip.
+# test provisions what the tests need (Mosquitto and qemu-user from Debian), runs
+# every test with the race detector, then the Pi's builds' tests (test-pi). Under
+# CI=true no integration test may skip.
 test: lint deps
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory test-pi
 
-# deps installs Mosquitto when it is missing (Debian/Ubuntu, needs root or sudo).
+# test-pi runs the tests of processing, config, the agent's core and the batch
+# command as the Pi's builds, arm64 and armv6 (Zero, Pi 1), under qemu-user.
+# Go fuses multiply-adds on arm64, so the same code may round differently
+# there: the golden demo outputs must still come out byte for byte. Tests that
+# start the built binary or read the kernel's huge pages need the real machine.
+PI_CMD_TESTS := TestProcess|TestSchedule|TestComputeAndWrite|TestOutputSet|TestReadReadings
+test-pi: deps
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-aarch64 ./processing/... ./config/... ./agent/...
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-aarch64 -run '$(PI_CMD_TESTS)' ./cmd/meteragent/
+	GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-arm ./processing/... ./config/...
+	GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-arm -run '$(PI_CMD_TESTS)' ./cmd/meteragent/
+
+# deps installs Mosquitto and qemu-user when they are missing (Debian/Ubuntu,
+# needs root or sudo).
 deps:
-	@if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then \
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then \
 		echo "installing mosquitto (integration tests run their own broker on 127.0.0.1)"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto >/dev/null; \
 		$$SUDO service mosquitto stop >/dev/null 2>&1 || true; \
+	fi; \
+	if ! command -v qemu-aarch64 >/dev/null 2>&1 || ! command -v qemu-arm >/dev/null 2>&1; then \
+		echo "installing qemu-user (the Pi builds' tests run under it)"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq qemu-user >/dev/null; \
 	fi
 
 test-short:
