@@ -21,6 +21,10 @@ import (
 
 	// Zones must work on a bare Pi image without /usr/share/zoneinfo.
 	_ "time/tzdata"
+
+	// Huge pages for the heap from the first package initialisers on, for
+	// every command (see the package).
+	_ "github.com/meteragent/meteragent/cmd/meteragent/internal/hugeheap"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meteragent/meteragent/cmd/meteragent/internal/hugeheap"
 	"github.com/meteragent/meteragent/config"
 	"github.com/meteragent/meteragent/processing"
 )
@@ -65,7 +66,7 @@ func runProcess(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	batchGC()
-	preferHugePages()
+	hugeheap.Grow()
 	return process(ctx, e, f)
 }
 
