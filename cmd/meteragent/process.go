@@ -18,7 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/meteragent/meteragent/cmd/meteragent/internal/hugeheap"
 	"github.com/meteragent/meteragent/config"
 	"github.com/meteragent/meteragent/processing"
 )
@@ -66,7 +65,6 @@ func runProcess(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	batchGC()
-	hugeheap.Grow()
 	return process(ctx, e, f)
 }
 

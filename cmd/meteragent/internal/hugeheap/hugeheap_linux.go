@@ -29,31 +29,33 @@ const (
 // when this runs: package syscall reads the file and the environment.
 var on = onRequest()
 
-// first is the range the package's initialisation advised, and
-// collapseErr what MADV_COLLAPSE returned, for tests.
+// first is the range the package's initialisation advised, floor the start
+// of the 2 MiB page in use then, and collapseErr what MADV_COLLAPSE
+// returned for the page below it, for it and for the one above; for tests.
 var (
 	first       [2]uintptr
-	collapseErr error
+	floor       uintptr
+	collapseErr [3]error
 )
 
 func init() {
 	if !on {
 		return
 	}
-	lo := heapFloor()
-	first = [2]uintptr{lo, lo + 2*huge}
-	madvise(lo, 2*huge, syscall.MADV_HUGEPAGE)
-	collapseErr = madvise(lo, huge, madvCollapse)
+	first[0], first[1] = reserve()
+	// What the runtime and the packages initialised so far use of the heap
+	// (well under 2 MiB, from a random offset into the heap's first 4 MiB)
+	// is backed by small pages already: collapse each 2 MiB page that may
+	// hold some of it. Pages without any memory in use fail harmlessly.
+	floor = heapFloor()
+	for i, p := range []uintptr{floor - huge, floor, floor + huge} {
+		collapseErr[i] = madvise(p, huge, madvCollapse)
+	}
 }
 
-// Grow asks for huge pages on the heap memory the allocator will hand out
-// next: a fresh 16 MiB range, and what is free of the heap below it. It
-// returns the advised range, empty when the package is off. Call it once,
-// early, from the goroutine that then does the work.
-func Grow() (lo, hi uintptr) {
-	if !on {
-		return 0, 0
-	}
+// reserve advises a fresh 16 MiB range of heap, borrowed as a goroutine
+// stack, and what is free of the heap below it.
+func reserve() (lo, hi uintptr) {
 	top := make(chan uintptr)
 	go func() { top <- bigStackTop() }()
 	t := <-top

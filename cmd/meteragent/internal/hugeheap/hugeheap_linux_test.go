@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 )
@@ -74,38 +75,43 @@ func requireOn(t *testing.T) {
 	}
 }
 
-// The package's initialisation asked for huge pages on the heap's first
-// 4 MiB and got the first 2 MiB collapsed into one.
+// The package's initialisation asked for huge pages on a fresh 16 MiB of
+// heap, and the 2 MiB page the heap was using then is one.
 func TestInitAdvisesHeapStart(t *testing.T) {
 	requireOn(t)
 	ms := mappings(t)
+	if n := first[1] - first[0]; n < 14<<20 {
+		t.Errorf("initialisation advised [%#x, %#x), %d bytes, want at least %d", first[0], first[1], n, 14<<20)
+	}
 	if got := eligible(ms, first[0], first[1]); got != int64(first[1]-first[0]) {
 		t.Errorf("%d of the %d bytes advised at initialisation may get huge pages", got, first[1]-first[0])
 	}
-	if collapseErr != nil {
-		t.Skipf("MADV_COLLAPSE: %v (Linux before 6.1?)", collapseErr)
+	if err := collapseErr[1]; err == syscall.EINVAL {
+		t.Skipf("MADV_COLLAPSE: %v (Linux before 6.1?)", err)
+	} else if err != nil {
+		t.Fatalf("MADV_COLLAPSE of the heap's 2 MiB page in use at initialisation: %v", err)
 	}
 	for _, m := range ms {
-		if m.lo <= first[0] && first[0] < m.hi && m.anonHuge < huge {
-			t.Errorf("the mapping of the heap's first 2 MiB holds %d bytes of huge pages, want at least %d", m.anonHuge, huge)
+		if m.lo <= floor && floor < m.hi && m.anonHuge < huge {
+			t.Errorf("the mapping of the heap's 2 MiB page in use at initialisation holds %d bytes of huge pages, want at least %d", m.anonHuge, huge)
 		}
 	}
 }
 
-// Grow advises at least 14 MiB, and the allocator hands that memory out
-// next: the whole approach rests on the runtime freeing a large goroutine
-// stack to the heap at once, and on its allocator taking the lowest free
-// pages first.
-func TestGrowAdvisesWhatTheHeapUsesNext(t *testing.T) {
+// reserve advises at least 14 MiB, and the allocator hands that memory out
+// next: the approach rests on the runtime freeing a large goroutine stack
+// to the heap at once, and on its allocator taking the lowest free pages
+// first.
+func TestReserveAdvisesWhatTheHeapUsesNext(t *testing.T) {
 	requireOn(t)
 	// No collection may run while the borrowed stack is freed: the runtime
 	// would then keep it as a stack.
 	runtime.GC()
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 
-	lo, hi := Grow()
+	lo, hi := reserve()
 	if hi-lo < 14<<20 {
-		t.Fatalf("Grow advised [%#x, %#x), %d bytes, want at least %d", lo, hi, hi-lo, 14<<20)
+		t.Fatalf("reserve advised [%#x, %#x), %d bytes, want at least %d", lo, hi, hi-lo, 14<<20)
 	}
 	if got := eligible(mappings(t), lo, hi); got < 14<<20 {
 		t.Errorf("%d bytes of [%#x, %#x) may get huge pages, want at least %d", got, lo, hi, 14<<20)
@@ -113,16 +119,20 @@ func TestGrowAdvisesWhatTheHeapUsesNext(t *testing.T) {
 	b := make([]byte, 8<<20)
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	if p < lo || p+uintptr(len(b)) > hi {
-		t.Errorf("an 8 MiB allocation after Grow lies at [%#x, %#x), outside the advised [%#x, %#x)", p, p+uintptr(len(b)), lo, hi)
+		t.Errorf("an 8 MiB allocation after reserve lies at [%#x, %#x), outside the advised [%#x, %#x)", p, p+uintptr(len(b)), lo, hi)
 	}
 	runtime.KeepAlive(b)
 }
 
-// With the package off, Grow advises nothing.
-func TestGrowOff(t *testing.T) {
-	defer func(was bool) { on = was }(on)
-	on = false
-	if lo, hi := Grow(); lo != 0 || hi != 0 {
-		t.Errorf("Grow with the package off = [%#x, %#x), want nothing", lo, hi)
+// METERAGENT_THP=off turns the package off.
+func TestOff(t *testing.T) {
+	requireOn(t)
+	t.Setenv("METERAGENT_THP", "off")
+	if onRequest() {
+		t.Error("with METERAGENT_THP=off the package would still ask for huge pages")
+	}
+	t.Setenv("METERAGENT_THP", "")
+	if !onRequest() {
+		t.Error("with METERAGENT_THP empty the package would not ask for huge pages")
 	}
 }
