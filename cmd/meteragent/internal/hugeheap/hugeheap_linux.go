@@ -13,7 +13,7 @@ const (
 	// madvCollapse is MADV_COLLAPSE (Linux 6.1), not in package syscall.
 	madvCollapse = 25
 
-	// stackFrame is growStack's frame (in its assembly, too): the runtime
+	// stackFrame is growStack's frame (in growstack.s, too): the runtime
 	// moves the goroutine that calls it to the next power of two, 16 MiB.
 	stackFrame = 16<<20 - 256<<10
 
@@ -69,7 +69,7 @@ func reserve() (lo, hi uintptr) {
 }
 
 // growStack has a frame of stackFrame bytes and returns at once
-// (growstack_*.s): its caller's goroutine gets a stack that large, which
+// (growstack.s): its caller's goroutine gets a stack that large, which
 // growStack does not touch.
 func growStack()
 
