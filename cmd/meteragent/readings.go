@@ -319,14 +319,20 @@ func (p *readingsParser) read(r io.Reader) error {
 			p.shortest = l
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return p.errorf(line+1, "line longer than %d bytes", maxLineLen)
-		}
-		return fmt.Errorf("%s: %w", p.in.name, err)
-	}
-	if !header {
-		return fmt.Errorf("%s: empty file, want a header line %q", p.in.name, readingsHeader)
+	return scanEnd(p.in.name, sc.Err(), line, header)
+}
+
+// scanEnd is the error a scan of the readings file name ends with, given
+// the scanner's error, the last line read and whether a header was seen:
+// a line too long, a read error, a file without a header, or nil.
+func scanEnd(name string, err error, line int, header bool) error {
+	switch {
+	case errors.Is(err, bufio.ErrTooLong):
+		return &lineError{name: name, line: line + 1, msg: fmt.Sprintf("line longer than %d bytes", maxLineLen)}
+	case err != nil:
+		return fmt.Errorf("%s: %w", name, err)
+	case !header:
+		return fmt.Errorf("%s: empty file, want a header line %q", name, readingsHeader)
 	}
 	return nil
 }

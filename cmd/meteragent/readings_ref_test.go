@@ -99,16 +99,7 @@ func (p *refParser) read(r io.Reader) error {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return p.errorf(line+1, "line longer than %d bytes", maxLineLen)
-		}
-		return fmt.Errorf("%s: %w", p.in.name, err)
-	}
-	if !header {
-		return fmt.Errorf("%s: empty file, want a header line %q", p.in.name, readingsHeader)
-	}
-	return nil
+	return scanEnd(p.in.name, sc.Err(), line, header)
 }
 
 func (p *refParser) parseLine(line int, id, ts, val []byte) error {
